@@ -1,0 +1,13 @@
+//! The event contract of the Kinesis → MSK → Lambda pipeline: the car-ride
+//! event, its bytes on Kinesis and Kafka, the MSK payload Lambda receives, and
+//! the sample trigger payloads under `events/samples/`. No I/O.
+
+pub mod camel;
+pub mod envelope;
+pub mod generate;
+pub mod msk;
+pub mod ride;
+pub mod samples;
+
+pub use envelope::{decode, encode, DecodeError, OutboundRecord};
+pub use ride::{CarRideEvent, ValidationError, SCHEMA_VERSION};
