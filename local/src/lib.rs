@@ -1,0 +1,14 @@
+//! The pipeline on one machine, over the real protocols: a Kinesis emulator
+//! (kinesalite) on loopback, fault injection in front of it, and the pieces
+//! the AWS-managed parts are replaced with. Orchestration only: no business
+//! logic lives here.
+
+pub mod kinesis;
+pub mod process;
+pub mod tools;
+
+/// Region and dummy credentials every local client uses: nothing here ever
+/// talks to AWS, and nothing secret is needed on loopback.
+pub const LOCAL_REGION: &str = "us-east-1";
+pub const LOCAL_ACCESS_KEY: &str = "local";
+pub const LOCAL_SECRET_KEY: &str = "local";

@@ -1,0 +1,28 @@
+//! Finds the tools the project installs into the repo (`make tools`), so a
+//! missing one is an error that says how to install it.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{what} not found at {}: run `make tools` (installs it from the npm/PyPI registries into the repo)", .path.display())]
+pub struct MissingTool {
+    pub what: &'static str,
+    pub path: PathBuf,
+}
+
+/// The repository root: `REPO_ROOT` if set, else the directory above this crate.
+pub fn repo_root() -> PathBuf {
+    std::env::var_os("REPO_ROOT").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    })
+}
+
+/// The loopback-only kinesalite launcher and the node_modules it needs.
+pub fn kinesalite_script() -> Result<PathBuf, MissingTool> {
+    let root = repo_root();
+    let module = root.join("tools/node_modules/kinesalite");
+    if !module.is_dir() {
+        return Err(MissingTool { what: "kinesalite", path: module });
+    }
+    Ok(root.join("tools/kinesalite-loopback.js"))
+}
