@@ -34,7 +34,9 @@ impl<'a> KinesisOrigin<'a> {
     pub fn from_headers(headers: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
         let mut origin = Self::default();
         for (name, value) in headers {
-            let Ok(text) = std::str::from_utf8(value) else { continue };
+            let Ok(text) = std::str::from_utf8(value) else {
+                continue;
+            };
             let bare = name.strip_prefix(HEADER_PREFIX).unwrap_or(name);
             match bare {
                 "CamelAwsKinesisPartitionKey" | PARTITION_KEY_4X => origin.partition_key = Some(text),
@@ -59,9 +61,13 @@ mod tests {
         assert_eq!(origin.partition_key, Some("ord-1"));
         assert_eq!(origin.sequence_number, Some("4959"));
         assert_eq!(origin.shard_id, Some("shardId-000000000001"));
-        let v4 = [(PARTITION_KEY_4X, &b"ord-2"[..]), (SEQUENCE_NUMBER_4X, b"77"), (ARRIVAL_TIMESTAMP, b"1764000000123")];
+        let v4 =
+            [(PARTITION_KEY_4X, &b"ord-2"[..]), (SEQUENCE_NUMBER_4X, b"77"), (ARRIVAL_TIMESTAMP, b"1764000000123")];
         let origin = KinesisOrigin::from_headers(v4);
-        assert_eq!((origin.partition_key, origin.sequence_number, origin.arrival_ms), (Some("ord-2"), Some("77"), Some(1_764_000_000_123)));
+        assert_eq!(
+            (origin.partition_key, origin.sequence_number, origin.arrival_ms),
+            (Some("ord-2"), Some("77"), Some(1_764_000_000_123))
+        );
         let junk = [(PARTITION_KEY, &[0xffu8][..]), ("other", b"x")];
         assert_eq!(KinesisOrigin::from_headers(junk), KinesisOrigin::default());
     }

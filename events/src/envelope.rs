@@ -192,8 +192,16 @@ mod tests {
             (vec![b'{', 0xff, b'}'], "not_utf8", "invalid byte at 1"),
             (b"{\"schemaVersion\":1,".to_vec(), "invalid_json", "EOF"),
             (b"[1,2]".to_vec(), "bad_shape", "schema version 1"),
-            (v1.replace("\"schemaVersion\":1", "\"schemaVersion\":2").into_bytes(), "unknown_schema_version", "schemaVersion 2 is not supported"),
-            (v1.replace("\"schemaVersion\":1", "\"schemaVersion\":\"1\",\"x\":1").into_bytes(), "unknown_schema_version", "schemaVersion \"1\""),
+            (
+                v1.replace("\"schemaVersion\":1", "\"schemaVersion\":2").into_bytes(),
+                "unknown_schema_version",
+                "schemaVersion 2 is not supported",
+            ),
+            (
+                v1.replace("\"schemaVersion\":1", "\"schemaVersion\":\"1\",\"x\":1").into_bytes(),
+                "unknown_schema_version",
+                "schemaVersion \"1\"",
+            ),
             (v1.replace("\"pickup\"", "\"pickUp\"").into_bytes(), "bad_shape", "unknown field `pickUp`"),
             (v1.replace("sector_03", "sector_99").into_bytes(), "failed_validation", "pickup \"sector_99\""),
             (br#"{"carRide":"{\"orderID\":1}","timestamp":"1"}"#.to_vec(), "bad_shape", "schema version 0"),

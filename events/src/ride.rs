@@ -108,10 +108,7 @@ fn validate_id(field: &'static str, value: &str) -> Result<(), ValidationError> 
     if value.len() > MAX_ID_LEN {
         return Err(ValidationError::TooLong { field, len: value.chars().count() });
     }
-    if let Some(position) = value
-        .bytes()
-        .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-    {
+    if let Some(position) = value.bytes().position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) {
         return Err(ValidationError::BadCharacter { field, value: value.to_owned(), position });
     }
     Ok(())
@@ -169,12 +166,30 @@ mod tests {
     fn each_bad_field_names_itself() {
         let cases: Vec<(CarRideEvent, &str)> = vec![
             (CarRideEvent { order_id: "".into(), ..ride() }, "orderId is empty"),
-            (CarRideEvent { customer_id: "a b".into(), ..ride() }, "customerId \"a b\" has a character outside [A-Za-z0-9_-] at position 1"),
-            (CarRideEvent { order_id: "x".repeat(65).into(), ..ride() }, "orderId is 65 characters long; at most 64 are allowed"),
-            (CarRideEvent { pickup: "sector_21".into(), ..ride() }, "pickup \"sector_21\" is not a sector name (expected sector_01 .. sector_20)"),
-            (CarRideEvent { destination: "sector_1".into(), ..ride() }, "destination \"sector_1\" is not a sector name (expected sector_01 .. sector_20)"),
-            (CarRideEvent { ride_timestamp: 1_700_000, ..ride() }, "rideTimestamp 1700000 is before 2015-01-01; it must be milliseconds since the Unix epoch"),
-            (CarRideEvent { ride_timestamp: NOW + 600_000, ..ride() }, "rideTimestamp 1764000600000 is 600000 ms in the future (at most 300000 ms of clock skew is tolerated)"),
+            (
+                CarRideEvent { customer_id: "a b".into(), ..ride() },
+                "customerId \"a b\" has a character outside [A-Za-z0-9_-] at position 1",
+            ),
+            (
+                CarRideEvent { order_id: "x".repeat(65).into(), ..ride() },
+                "orderId is 65 characters long; at most 64 are allowed",
+            ),
+            (
+                CarRideEvent { pickup: "sector_21".into(), ..ride() },
+                "pickup \"sector_21\" is not a sector name (expected sector_01 .. sector_20)",
+            ),
+            (
+                CarRideEvent { destination: "sector_1".into(), ..ride() },
+                "destination \"sector_1\" is not a sector name (expected sector_01 .. sector_20)",
+            ),
+            (
+                CarRideEvent { ride_timestamp: 1_700_000, ..ride() },
+                "rideTimestamp 1700000 is before 2015-01-01; it must be milliseconds since the Unix epoch",
+            ),
+            (
+                CarRideEvent { ride_timestamp: NOW + 600_000, ..ride() },
+                "rideTimestamp 1764000600000 is 600000 ms in the future (at most 300000 ms of clock skew is tolerated)",
+            ),
             (CarRideEvent { event_id: Uuid::nil(), ..ride() }, "eventId is the nil UUID"),
         ];
         for (event, message) in cases {
@@ -196,7 +211,10 @@ mod tests {
     #[test]
     fn serialises_in_camel_case_and_rejects_unknown_fields() {
         let json = serde_json::to_string(&ride()).expect("serialise");
-        assert!(json.starts_with(r#"{"schemaVersion":1,"eventId":"00000000-0000-0000-0000-000000001234","rideTimestamp":"#), "{json}");
+        assert!(
+            json.starts_with(r#"{"schemaVersion":1,"eventId":"00000000-0000-0000-0000-000000001234","rideTimestamp":"#),
+            "{json}"
+        );
         let extra = json.replacen('{', r#"{"tip":3,"#, 1);
         let err = serde_json::from_str::<CarRideEvent>(&extra).expect_err("unknown field");
         assert!(err.to_string().contains("unknown field `tip`"), "{err}");

@@ -37,7 +37,8 @@ fn every_committed_file_is_a_known_sample() {
 #[test]
 fn aws_lambda_events_reads_every_msk_sample_as_we_do() {
     for sample in samples::all().into_iter().filter(|s| s.file_name.starts_with("msk-")) {
-        let theirs: KafkaEvent = serde_json::from_str(&sample.json).unwrap_or_else(|e| panic!("{}: {e}", sample.file_name));
+        let theirs: KafkaEvent =
+            serde_json::from_str(&sample.json).unwrap_or_else(|e| panic!("{}: {e}", sample.file_name));
         let ours: MskEvent = serde_json::from_str(&sample.json).expect("ours");
         assert_eq!(theirs.records.len(), ours.records.len(), "{}", sample.file_name);
         for (key, records) in &theirs.records {
@@ -56,7 +57,8 @@ fn aws_lambda_events_reads_every_msk_sample_as_we_do() {
                     .iter()
                     .flat_map(|h| h.iter().map(|(k, v)| (k.clone(), v.iter().map(|&b| b as u8).collect())))
                     .collect();
-                let my_headers: Vec<(String, Vec<u8>)> = b.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect();
+                let my_headers: Vec<(String, Vec<u8>)> =
+                    b.headers.iter().map(|h| (h.name.clone(), h.value.clone())).collect();
                 assert_eq!(their_headers, my_headers);
             }
         }

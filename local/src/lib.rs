@@ -4,6 +4,7 @@
 //! logic lives here.
 
 pub mod kinesis;
+pub mod lambda_watch;
 pub mod process;
 pub mod tools;
 

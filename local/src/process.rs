@@ -2,8 +2,10 @@
 //! and on Linux sent SIGTERM by the kernel if this process dies first.
 
 use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub struct Service {
     name: String,
@@ -13,27 +15,50 @@ pub struct Service {
 impl Service {
     /// Starts `command` with piped stdin/stdout and waits (up to `timeout`) for
     /// a stdout line containing `ready_marker`; returns that line too.
-    pub fn start(name: &str, mut command: Command, ready_marker: &str, timeout: Duration) -> anyhow::Result<(Self, String)> {
+    pub fn start(
+        name: &str,
+        mut command: Command,
+        ready_marker: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<(Self, String)> {
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
-        #[cfg(target_os = "linux")]
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
-        let mut child = command.spawn().map_err(|e| anyhow::anyhow!("starting {name}: {e}"))?;
+        let mut child = spawn(name, command)?;
         let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("{name}: no stdout"))?;
         let mut service = Self { name: name.to_owned(), child };
         let line = service.wait_for_line(stdout, ready_marker, timeout)?;
         Ok((service, line))
     }
 
+    /// Starts `command` with stdout and stderr appended to `log`, and waits
+    /// (up to `timeout`) until something accepts connections on `addr`.
+    pub fn start_listening(
+        name: &str,
+        mut command: Command,
+        log: &Path,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+        command.stdin(Stdio::piped()).stdout(file.try_clone()?).stderr(file);
+        let child = spawn(name, command)?;
+        let mut service = Self { name: name.to_owned(), child };
+        let started = Instant::now();
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Ok(Some(status)) = service.child.try_wait() {
+                anyhow::bail!("{name} exited ({status}) before it listened on {addr}; see {}", log.display());
+            }
+            if started.elapsed() > timeout {
+                anyhow::bail!("{name} did not listen on {addr} within {timeout:?}; see {}", log.display());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(service)
+    }
+
     fn wait_for_line(&mut self, stdout: ChildStdout, marker: &str, timeout: Duration) -> anyhow::Result<String> {
         let (tx, rx) = std::sync::mpsc::channel();
         let marker = marker.to_owned();
+        // Keeps draining stdout after the marker so the child never blocks on a full pipe.
         std::thread::spawn(move || {
             let mut found = false;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -53,10 +78,34 @@ impl Service {
         self.child.id()
     }
 
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn spawn(name: &str, mut command: Command) -> anyhow::Result<Child> {
+    #[cfg(target_os = "linux")]
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    command.spawn().map_err(|e| anyhow::anyhow!("starting {name}: {e}"))
+}
+
+/// A free TCP port on loopback (the OS picks; racy only against other
+/// programs grabbing the same port in the next instant).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 impl Drop for Service {

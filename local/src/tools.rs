@@ -12,9 +12,9 @@ pub struct MissingTool {
 
 /// The repository root: `REPO_ROOT` if set, else the directory above this crate.
 pub fn repo_root() -> PathBuf {
-    std::env::var_os("REPO_ROOT").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
-    })
+    std::env::var_os("REPO_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default())
 }
 
 /// The loopback-only kinesalite launcher and the node_modules it needs.
@@ -25,4 +25,19 @@ pub fn kinesalite_script() -> Result<PathBuf, MissingTool> {
         return Err(MissingTool { what: "kinesalite", path: module });
     }
     Ok(root.join("tools/kinesalite-loopback.js"))
+}
+
+/// `cargo lambda` must be on PATH (the Makefile puts `.tools/venv/bin` there).
+pub fn cargo_lambda() -> Result<(), MissingTool> {
+    let found = std::process::Command::new("cargo")
+        .args(["lambda", "--help"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        Ok(())
+    } else {
+        Err(MissingTool { what: "cargo-lambda", path: repo_root().join(".tools/venv/bin/cargo-lambda") })
+    }
 }

@@ -47,12 +47,16 @@ pub fn plan(records: &[OutboundRecord], limits: Limits) -> Plan {
         let size = record.billed_size();
         let key_chars = record.partition_key.chars().count();
         if key_chars == 0 || key_chars > MAX_PARTITION_KEY_CHARS {
-            let reason = format!("partition key has {key_chars} characters; Kinesis accepts 1 to {MAX_PARTITION_KEY_CHARS}");
+            let reason =
+                format!("partition key has {key_chars} characters; Kinesis accepts 1 to {MAX_PARTITION_KEY_CHARS}");
             plan.rejected.push(Rejected { index, reason });
             continue;
         }
         if size > limits.bytes_per_record {
-            let reason = format!("record is {size} bytes (data + partition key); Kinesis accepts at most {}", limits.bytes_per_record);
+            let reason = format!(
+                "record is {size} bytes (data + partition key); Kinesis accepts at most {}",
+                limits.bytes_per_record
+            );
             plan.rejected.push(Rejected { index, reason });
             continue;
         }

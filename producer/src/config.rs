@@ -39,7 +39,9 @@ pub const DEFAULT_DEADLINE_MARGIN_MS: u64 = 1_500;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
-    #[error("no stream configured: set STREAM_NAME (e.g. carrides) or STREAM_ARN; locally, `make demo` sets it for you")]
+    #[error(
+        "no stream configured: set STREAM_NAME (e.g. carrides) or STREAM_ARN; locally, `make demo` sets it for you"
+    )]
     MissingStream,
     #[error("{name}={value:?} is not valid: {reason}")]
     Invalid { name: &'static str, value: String, reason: String },
@@ -55,14 +57,20 @@ impl Config {
         let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let stream = match (non_empty("STREAM_ARN"), non_empty("STREAM_NAME")) {
             (Some(arn), _) if !arn.starts_with("arn:") => {
-                return Err(ConfigError::Invalid { name: "STREAM_ARN", value: arn, reason: "an ARN starts with arn:".into() })
+                return Err(ConfigError::Invalid {
+                    name: "STREAM_ARN",
+                    value: arn,
+                    reason: "an ARN starts with arn:".into(),
+                })
             }
             (Some(arn), _) => StreamTarget::Arn(arn),
             (None, Some(name)) => StreamTarget::Name(name),
             (None, None) => return Err(ConfigError::MissingStream),
         };
-        let max_rides_per_invoke = number(&lookup, "MAX_RIDES_PER_INVOKE", DEFAULT_MAX_RIDES_PER_INVOKE, 1..=1_000_000)?;
-        let rides_per_schedule = number(&lookup, "RIDES_PER_SCHEDULE", DEFAULT_RIDES_PER_SCHEDULE, 1..=max_rides_per_invoke)?;
+        let max_rides_per_invoke =
+            number(&lookup, "MAX_RIDES_PER_INVOKE", DEFAULT_MAX_RIDES_PER_INVOKE, 1..=1_000_000)?;
+        let rides_per_schedule =
+            number(&lookup, "RIDES_PER_SCHEDULE", DEFAULT_RIDES_PER_SCHEDULE, 1..=max_rides_per_invoke)?;
         let max_in_flight = number(&lookup, "MAX_IN_FLIGHT_BATCHES", DEFAULT_MAX_IN_FLIGHT as u32, 1..=64)? as usize;
         let margin = number(&lookup, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS as u32, 0..=60_000)?;
         Ok(Self {
@@ -81,7 +89,9 @@ fn number(
     default: u32,
     range: std::ops::RangeInclusive<u32>,
 ) -> Result<u32, ConfigError> {
-    let Some(value) = lookup(name) else { return Ok(default) };
+    let Some(value) = lookup(name) else {
+        return Ok(default);
+    };
     let invalid = |reason: String| ConfigError::Invalid { name, value: value.clone(), reason };
     let n: u32 = value.trim().parse().map_err(|_| invalid("expected a whole number".into()))?;
     if !range.contains(&n) {
@@ -124,7 +134,8 @@ mod tests {
         assert!(e.to_string().contains("expected a whole number"));
         let e = config(&[("STREAM_ARN", "carrides")]).expect_err("not an arn");
         assert!(e.to_string().contains("an ARN starts with arn:"));
-        let e = config(&[("STREAM_NAME", "s"), ("MAX_RIDES_PER_INVOKE", "10"), ("RIDES_PER_SCHEDULE", "11")]).expect_err("bound");
+        let e = config(&[("STREAM_NAME", "s"), ("MAX_RIDES_PER_INVOKE", "10"), ("RIDES_PER_SCHEDULE", "11")])
+            .expect_err("bound");
         assert!(e.to_string().contains("expected 1 to 10"));
     }
 }

@@ -89,7 +89,11 @@ pub fn epoch_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-pub async fn handle<S: RecordSink>(payload: &Value, deadline: Instant, deps: &Deps<S>) -> Result<ProducerOutput, ProducerError> {
+pub async fn handle<S: RecordSink>(
+    payload: &Value,
+    deadline: Instant,
+    deps: &Deps<S>,
+) -> Result<ProducerOutput, ProducerError> {
     let started = Instant::now();
     let trigger = trigger::parse(payload)?;
     let count = trigger.ride_count(deps.config.rides_per_schedule, deps.config.max_rides_per_invoke)?;
@@ -98,7 +102,8 @@ pub async fn handle<S: RecordSink>(payload: &Value, deadline: Instant, deps: &De
         let now = epoch_ms();
         (0..count).map(|_| events::encode(&generator.ride(now))).collect()
     };
-    let options = SendOptions { limits: Limits::KINESIS, max_in_flight: deps.config.max_in_flight, retry: deps.retry, deadline };
+    let options =
+        SendOptions { limits: Limits::KINESIS, max_in_flight: deps.config.max_in_flight, retry: deps.retry, deadline };
     let report = put_records_with_retry(&deps.sink, &records, options).await;
     let output = ProducerOutput {
         trigger: trigger.name(),
@@ -111,16 +116,34 @@ pub async fn handle<S: RecordSink>(payload: &Value, deadline: Instant, deps: &De
         failed_records: report.failed,
     };
     metrics::record(&output);
+    log_summary(&output);
     if output.failed > 0 {
-        tracing::error!(summary = %json(&output), "some rides were not written");
         return Err(ProducerError::Incomplete(Box::new(output)));
     }
-    tracing::info!(summary = %json(&output), "rides written");
     Ok(output)
 }
 
-fn json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default()
+/// One structured log line per invocation; with Lambda's JSON log format each
+/// field is queryable in CloudWatch Logs Insights.
+fn log_summary(o: &ProducerOutput) {
+    if o.failed == 0 {
+        tracing::info!(
+            trigger = o.trigger,
+            requested = o.requested,
+            sent = o.sent,
+            retried = o.retried,
+            failed = o.failed,
+            put_calls = o.put_calls,
+            elapsed_ms = o.elapsed_ms,
+            "rides written"
+        );
+    } else {
+        let failed_event_ids: Vec<String> = o.failed_records.iter().map(|f| f.event_id.to_string()).collect();
+        let first_error = o.failed_records.first().map(|f| format!("{}: {}", f.error_code, f.error_message));
+        tracing::error!(trigger = o.trigger, requested = o.requested, sent = o.sent, retried = o.retried, failed = o.failed,
+            put_calls = o.put_calls, elapsed_ms = o.elapsed_ms, failed_event_ids = ?failed_event_ids, first_error = ?first_error,
+            "some rides were not written");
+    }
 }
 
 #[cfg(test)]
@@ -150,7 +173,9 @@ mod tests {
     #[tokio::test]
     async fn a_schedule_emits_the_configured_number_of_valid_rides() {
         let deps = deps(MemorySink::new());
-        let out = handle(&json!({"detail-type": "Scheduled Event", "source": "aws.events"}), soon(), &deps).await.expect("ok");
+        let out = handle(&json!({"detail-type": "Scheduled Event", "source": "aws.events"}), soon(), &deps)
+            .await
+            .expect("ok");
         assert_eq!((out.trigger, out.requested, out.sent, out.failed), ("schedule", 7, 7, 0));
         for record in deps.sink.written() {
             let ride = events::decode(&record.data, epoch_ms()).expect("valid ride");
@@ -170,7 +195,9 @@ mod tests {
 
     #[tokio::test]
     async fn unwritten_rides_fail_the_invocation_and_are_named() {
-        let deps = deps(MemorySink::new().then(Scripted::FailEntries { positions: vec![2], code: "KMSAccessDeniedException" }));
+        let deps = deps(
+            MemorySink::new().then(Scripted::FailEntries { positions: vec![2], code: "KMSAccessDeniedException" }),
+        );
         let err = handle(&json!({"count": 5}), soon(), &deps).await.expect_err("incomplete");
         let ProducerError::Incomplete(output) = &err else { panic!("{err}") };
         assert_eq!((output.sent, output.failed), (4, 1));

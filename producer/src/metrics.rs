@@ -7,8 +7,12 @@ pub const NAMESPACE: &str = "CarRides/Producer";
 
 /// Installs the EMF recorder for this process (once, at cold start).
 pub fn init() -> Result<&'static metrics_cloudwatch_embedded::Collector, metrics_cloudwatch_embedded::Error> {
-    let collector =
-        metrics_cloudwatch_embedded::Builder::new().cloudwatch_namespace(NAMESPACE).with_dimension("Function", "producer").init()?;
+    let collector = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(NAMESPACE)
+        .with_dimension("Function", "producer")
+        // Zeros keep failure alarms fed with data points instead of gaps.
+        .emit_zeros(true)
+        .init()?;
     for name in ["RidesSent", "RidesRetried", "RidesFailed", "PutRecordsCalls"] {
         metrics::describe_counter!(name, metrics::Unit::Count, "");
     }

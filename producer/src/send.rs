@@ -77,7 +77,11 @@ impl SendReport {
     }
 }
 
-pub async fn put_records_with_retry<S: RecordSink>(sink: &S, records: &[OutboundRecord], options: SendOptions) -> SendReport {
+pub async fn put_records_with_retry<S: RecordSink>(
+    sink: &S,
+    records: &[OutboundRecord],
+    options: SendOptions,
+) -> SendReport {
     let plan = batch::plan(records, options.limits);
     let mut report = SendReport { requested: records.len(), ..SendReport::default() };
     report.failed.extend(plan.rejected.iter().map(|r| failed(&records[r.index], "RecordRejected", &r.reason)));
@@ -101,7 +105,12 @@ fn failed(record: &OutboundRecord, code: &str, message: &str) -> FailedRecord {
 }
 
 /// One request's records until all are written, a permanent error, or the deadline.
-async fn send_batch<S: RecordSink>(sink: &S, records: &[OutboundRecord], mut pending: Vec<usize>, options: SendOptions) -> SendReport {
+async fn send_batch<S: RecordSink>(
+    sink: &S,
+    records: &[OutboundRecord],
+    mut pending: Vec<usize>,
+    options: SendOptions,
+) -> SendReport {
     let mut report = SendReport::default();
     let mut delays = options.retry.delays();
     let mut last_error: Vec<(String, String)> = Vec::new();
@@ -122,7 +131,9 @@ async fn send_batch<S: RecordSink>(sink: &S, records: &[OutboundRecord], mut pen
                             still_pending.push(index);
                             last_error.push((code, message));
                         }
-                        EntryOutcome::Failed { code, message } => report.failed.push(failed(&records[index], &code, &message)),
+                        EntryOutcome::Failed { code, message } => {
+                            report.failed.push(failed(&records[index], &code, &message))
+                        }
                     }
                 }
             }
@@ -207,11 +218,15 @@ mod tests {
     #[tokio::test]
     async fn permanent_entry_errors_are_reported_not_retried() {
         let input = records(5);
-        let sink = MemorySink::new().then(Scripted::FailEntries { positions: vec![3], code: "KMSAccessDeniedException" });
+        let sink =
+            MemorySink::new().then(Scripted::FailEntries { positions: vec![3], code: "KMSAccessDeniedException" });
         let report = put_records_with_retry(&sink, &input, options(Duration::from_secs(5))).await;
         assert_eq!((report.sent, report.put_calls), (4, 1));
         assert_eq!(report.failed.len(), 1);
-        assert_eq!((report.failed[0].event_id, report.failed[0].error_code.as_str()), (input[3].event_id, "KMSAccessDeniedException"));
+        assert_eq!(
+            (report.failed[0].event_id, report.failed[0].error_code.as_str()),
+            (input[3].event_id, "KMSAccessDeniedException")
+        );
     }
 
     #[tokio::test]
@@ -222,7 +237,11 @@ mod tests {
         let report = put_records_with_retry(&sink, &input, options(Duration::from_secs(5))).await;
         assert_eq!((report.sent, report.retried, report.failed.len()), (3, 3, 0));
 
-        let missing = SinkError { code: "ResourceNotFoundException".into(), message: "stream 'x' not found".into(), retryable: false };
+        let missing = SinkError {
+            code: "ResourceNotFoundException".into(),
+            message: "stream 'x' not found".into(),
+            retryable: false,
+        };
         let sink = MemorySink::new().then(Scripted::FailCall(missing));
         let report = put_records_with_retry(&sink, &input, options(Duration::from_secs(5))).await;
         assert_eq!((report.sent, report.failed.len(), sink.calls()), (0, 3, 1));

@@ -93,7 +93,8 @@ mod tests {
         assert!(err.to_string().contains("{\"count\": N}"), "{err}");
         assert!(parse(&json!({"count": -1})).is_err());
         assert!(parse(&json!([1])).expect_err("array").to_string().contains("expected a JSON object"));
-        let err = parse(&json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2"})).expect_err("ec2");
+        let err = parse(&json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2"}))
+            .expect_err("ec2");
         assert!(err.to_string().contains("is not a schedule"));
     }
 

@@ -81,7 +81,9 @@ async fn the_handler_writes_valid_rides_keyed_by_order_id() {
     kinesis::create_stream(&client, "carrides-handler", 3).await.expect("stream");
     let config = Config::from_lookup(|k| (k == "STREAM_NAME").then(|| "carrides-handler".to_owned())).expect("config");
     let deps = Deps::new(KinesisSink::new(client.clone(), config.stream.clone()), config);
-    let out = handle(&serde_json::json!({"count": 750}), Instant::now() + Duration::from_secs(60), &deps).await.expect("handled");
+    let out = handle(&serde_json::json!({"count": 750}), Instant::now() + Duration::from_secs(60), &deps)
+        .await
+        .expect("handled");
     assert_eq!((out.sent, out.failed, out.put_calls), (750, 0, 2));
     let stored = kinesis::read_stream(&client, "carrides-handler").await.expect("read");
     assert_eq!(stored.len(), 750);

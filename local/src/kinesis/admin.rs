@@ -34,12 +34,10 @@ pub async fn create_stream(client: &Client, name: &str, shards: i32) -> anyhow::
 
 pub async fn wait_active(client: &Client, name: &str) -> anyhow::Result<()> {
     for _ in 0..200 {
-        let summary = client
-            .describe_stream_summary()
-            .stream_name(name)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("describing {name}: {}", aws_sdk_kinesis::error::DisplayErrorContext(e)))?;
+        let summary =
+            client.describe_stream_summary().stream_name(name).send().await.map_err(|e| {
+                anyhow::anyhow!("describing {name}: {}", aws_sdk_kinesis::error::DisplayErrorContext(e))
+            })?;
         if summary.stream_description_summary().map(|s| s.stream_status()) == Some(&StreamStatus::Active) {
             return Ok(());
         }

@@ -17,7 +17,8 @@ impl Kinesalite {
         let script = tools::kinesalite_script()?;
         let mut command = Command::new("node");
         command.arg(&script).arg("0").current_dir(tools::repo_root().join("tools"));
-        let (service, line) = Service::start("kinesalite", command, "kinesalite listening on", Duration::from_secs(20))?;
+        let (service, line) =
+            Service::start("kinesalite", command, "kinesalite listening on", Duration::from_secs(20))?;
         let port = line
             .rsplit(':')
             .next()

@@ -86,7 +86,9 @@ impl FaultProxy {
                 let state = state.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| proxy(req, state.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -123,7 +125,11 @@ async fn proxy(req: Request<Incoming>, state: Arc<State>) -> ProxyResult {
     Ok(forward(parts, body, &state).await.unwrap_or_else(|e| plain(StatusCode::BAD_GATEWAY, e)))
 }
 
-async fn forward(mut parts: hyper::http::request::Parts, body: Bytes, state: &State) -> Result<Response<Full<Bytes>>, String> {
+async fn forward(
+    mut parts: hyper::http::request::Parts,
+    body: Bytes,
+    state: &State,
+) -> Result<Response<Full<Bytes>>, String> {
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     parts.uri = format!("{}{}", state.upstream, path).parse().map_err(|e| format!("upstream uri: {e}"))?;
     parts.headers.remove(hyper::header::CONTENT_LENGTH);
@@ -187,10 +193,14 @@ async fn put_records(parts: hyper::http::request::Parts, body: Bytes, state: &St
         if upstream.status() != StatusCode::OK {
             return upstream;
         }
-        let parsed = upstream.into_body().collect().await.ok().and_then(|b| serde_json::from_slice::<Value>(&b.to_bytes()).ok());
+        let parsed =
+            upstream.into_body().collect().await.ok().and_then(|b| serde_json::from_slice::<Value>(&b.to_bytes()).ok());
         results = parsed.and_then(|v| v.get("Records").and_then(Value::as_array).cloned()).unwrap_or_default();
         if results.len() != forwarded {
-            return plain(StatusCode::BAD_GATEWAY, format!("emulator answered {} results for {forwarded} records", results.len()));
+            return plain(
+                StatusCode::BAD_GATEWAY,
+                format!("emulator answered {} results for {forwarded} records", results.len()),
+            );
         }
         state.stats.entries_forwarded.fetch_add(forwarded as u64, Ordering::Relaxed);
     }

@@ -79,11 +79,19 @@ where
     let detail = aws_smithy_types::error::display::DisplayErrorContext(&error).to_string();
     let (message, retryable) = match code.as_str() {
         "ResourceNotFoundException" => (
-            format!("{stream} not found: create it (`make demo` does locally) or fix STREAM_NAME / STREAM_ARN ({detail})"),
+            format!(
+                "{stream} not found: create it (`make demo` does locally) or fix STREAM_NAME / STREAM_ARN ({detail})"
+            ),
             false,
         ),
-        "AccessDeniedException" | "ValidationException" | "InvalidArgumentException" | "UnrecognizedClientException"
-        | "KMSAccessDeniedException" | "KMSDisabledException" | "KMSInvalidStateException" | "KMSNotFoundException"
+        "AccessDeniedException"
+        | "ValidationException"
+        | "InvalidArgumentException"
+        | "UnrecognizedClientException"
+        | "KMSAccessDeniedException"
+        | "KMSDisabledException"
+        | "KMSInvalidStateException"
+        | "KMSNotFoundException"
         | "KMSOptInRequired" => (detail, false),
         _ => (detail, true),
     };

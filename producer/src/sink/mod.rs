@@ -27,7 +27,10 @@ pub struct SinkError {
 
 pub trait RecordSink: Send + Sync {
     /// Sends one request's worth of records; the outcomes are in input order.
-    fn put_records(&self, records: &[&OutboundRecord]) -> impl Future<Output = Result<Vec<EntryOutcome>, SinkError>> + Send;
+    fn put_records(
+        &self,
+        records: &[&OutboundRecord],
+    ) -> impl Future<Output = Result<Vec<EntryOutcome>, SinkError>> + Send;
 }
 
 /// Per-entry error codes worth retrying: throttling and transient failures.
