@@ -1,0 +1,70 @@
+# Kinesis → MSK → Lambda in Rust. `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        := .tools/venv
+NODE_TOOLS  := tools/node_modules
+# Repo-local tools (cargo-lambda, zig) come first on PATH for every target.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
+NEXTEST_PROFILE ?= $(if $(CI),ci,default)
+
+.PHONY: help tools build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+tools: $(VENV)/.installed $(NODE_TOOLS)/.installed ## Install cargo-lambda (PyPI) and kinesalite (npm) into the repo
+
+$(VENV)/.installed: tools/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+	touch $@
+
+$(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+build: tools ## Release build of both Lambdas for arm64 (provided.al2023), as zip files
+	@rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$$' || { \
+	  echo "make build: the arm64 standard library is missing: run 'rustup target add aarch64-unknown-linux-gnu'"; exit 1; }
+	cargo lambda build --release --arm64 --output-format zip -p producer -p msk-consumer
+
+build-native: tools ## Release build for this machine's architecture (no cross target needed)
+	cargo lambda build --release --output-format zip -p producer -p msk-consumer
+
+test: tools ## Run every test: unit, property, emulator and cargo-lambda tests
+	cargo build --workspace --all-targets
+ifeq ($(NEXTEST),yes)
+	cargo nextest run --workspace --profile $(NEXTEST_PROFILE)
+else
+	cargo test --workspace
+endif
+
+lint: ## Formatting and clippy with warnings as errors
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format the code
+	cargo fmt --all
+
+samples: ## Regenerate events/samples/*.json from the contract (review the diff)
+	cargo run -q -p events --bin gen-samples
+
+large-sample: ## Write the near-6 MB MSK batch to target/msk-large.json
+	cargo run -q -p events --bin gen-samples -- --large target/msk-large.json
+
+watch: tools ## Serve both functions locally (cargo lambda watch on 127.0.0.1:9000)
+	cargo lambda watch -A 127.0.0.1 -P 9000
+
+invoke-producer: tools ## Invoke the producer under `make watch` with the schedule sample
+	cargo lambda invoke producer -A 127.0.0.1 -P 9000 --data-file events/samples/schedule-event.json
+
+invoke-consumer: tools ## Invoke the consumer under `make watch` with an MSK sample
+	cargo lambda invoke msk-consumer -A 127.0.0.1 -P 9000 --data-file events/samples/msk-headers.json
+
+clean: ## Remove build output and the repo-local tools
+	cargo clean
+	rm -rf .tools $(NODE_TOOLS)
