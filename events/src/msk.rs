@@ -91,12 +91,9 @@ impl Header {
 }
 
 impl MskRecord<'_> {
-    /// The identifier AWS uses for this record in a partial batch response.
-    pub fn item_identifier(&self, records_key: &str) -> String {
-        let topic = self.topic.as_deref().map(Cow::Borrowed).unwrap_or_else(|| {
-            Cow::Owned(split_records_key(records_key).map(|(t, _)| t.to_owned()).unwrap_or_default())
-        });
-        format!("{}-{}-{}", topic, self.partition, self.offset)
+    /// How a partial batch response names this record.
+    pub fn item_identifier(&self, records_key: &str) -> ItemIdentifier {
+        ItemIdentifier { partition: records_key.to_owned(), offset: self.offset }
     }
 
     /// Exact bytes of this record's compact JSON, without building it: what
@@ -120,6 +117,44 @@ impl MskRecord<'_> {
 
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers.iter().find(|h| h.name == name).map(|h| h.value.as_slice())
+    }
+}
+
+/// A record in a partial batch response: the `records` key it came under
+/// (`"<topic>-<partition>"`) and its offset. Lambda resumes each partition
+/// from the lowest reported offset. This object form is what AWS's own
+/// libraries send for Kafka (aws-lambda-rust-runtime PR #1164's
+/// `KafkaItemIdentifier`; Powertools for Python's `KafkaItemIdentifier`),
+/// unlike the plain string identifiers of SQS and Kinesis.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ItemIdentifier {
+    pub partition: String,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchItemFailure {
+    pub item_identifier: ItemIdentifier,
+}
+
+/// The response body when the mapping has `FunctionResponseTypes:
+/// [ReportBatchItemFailures]`; an empty list means the whole batch succeeded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResponse {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub batch_item_failures: Vec<BatchItemFailure>,
+}
+
+impl BatchResponse {
+    pub fn failing(items: impl IntoIterator<Item = ItemIdentifier>) -> Self {
+        Self {
+            batch_item_failures: items
+                .into_iter()
+                .map(|item_identifier| BatchItemFailure { item_identifier })
+                .collect(),
+        }
     }
 }
 
@@ -281,6 +316,18 @@ mod tests {
     }
 
     #[test]
+    fn partial_batch_responses_name_partition_key_and_offset() {
+        let response = BatchResponse::failing([ItemIdentifier { partition: "some.topic-3".into(), offset: 42 }]);
+        let json = serde_json::to_value(&response).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"batchItemFailures": [{"itemIdentifier": {"partition": "some.topic-3", "offset": 42}}]})
+        );
+        let empty: BatchResponse = serde_json::from_str(r#"{"batchItemFailures": null}"#).expect("null list");
+        assert!(empty.batch_item_failures.is_empty());
+    }
+
+    #[test]
     fn records_key_splits_on_the_last_dash() {
         assert_eq!(split_records_key("car-rides-12"), Some(("car-rides", 12)));
         assert_eq!(split_records_key("carrides-0"), Some(("carrides", 0)));
@@ -308,7 +355,7 @@ mod tests {
         let event: MskEvent = serde_json::from_str(json).expect("wide");
         let (key, record) = event.iter().next().expect("one record");
         assert_eq!((key, record.value.as_ref(), record.timestamp), ("t-0", None, None));
-        assert_eq!(record.item_identifier(key), "t-0-5");
+        assert_eq!(record.item_identifier(key), ItemIdentifier { partition: "t-0".into(), offset: 5 });
         let empty: MskEvent = serde_json::from_str(r#"{"records":null}"#).expect("null records");
         assert_eq!(empty.record_count(), 0);
     }
@@ -321,8 +368,8 @@ mod tests {
         }
         let json = serde_json::to_string(&event).expect("json");
         let back: MskEvent = serde_json::from_str(&json).expect("back");
-        let ids: Vec<String> = back.iter().map(|(k, r)| r.item_identifier(k)).collect();
-        assert_eq!(ids, ["car-rides-0-3", "car-rides-1-7", "car-rides-1-8"]);
+        let ids: Vec<(String, i64)> = back.iter().map(|(k, r)| (k.to_owned(), r.offset)).collect();
+        assert_eq!(ids, [("car-rides-0".into(), 3), ("car-rides-1".into(), 7), ("car-rides-1".into(), 8)]);
         assert!(back.iter().all(|(_, r)| matches!(r.value.as_ref().map(|t| &t.0), Some(Cow::Borrowed(_)))));
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod kinesis;
 pub mod lambda_watch;
+pub mod moto;
 pub mod process;
 pub mod tools;
 

@@ -41,3 +41,13 @@ pub fn cargo_lambda() -> Result<(), MissingTool> {
         Err(MissingTool { what: "cargo-lambda", path: repo_root().join(".tools/venv/bin/cargo-lambda") })
     }
 }
+
+/// moto's server from the repo-local virtualenv.
+pub fn moto_server() -> Result<PathBuf, MissingTool> {
+    let path = repo_root().join(".tools/venv/bin/moto_server");
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(MissingTool { what: "moto_server", path })
+    }
+}

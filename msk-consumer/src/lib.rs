@@ -1,1 +1,221 @@
+//! The MSK consumer Lambda: decode every record of a batch, validate it,
+//! aggregate the rides, quarantine poison records in a dead-letter sink, and
+//! log one JSON summary and one EMF metrics line per batch. `handle` is the
+//! whole function; `main` only wires the runtime and the sinks.
+//!
+//! Which failure does what:
+//! - a poison record (bad base64, not UTF-8, invalid JSON, wrong shape,
+//!   unknown schema version, failed validation, oversized) is quarantined and
+//!   the batch succeeds: one bad record never blocks its partition;
+//! - a tombstone (null value) is counted and skipped: it carries no ride;
+//! - the dead-letter sink (or local ledger) failing is an infrastructure
+//!   failure: the invocation fails so the mapping retries the batch, or, with
+//!   `PARTIAL_BATCH_RESPONSE=true`, only the affected records are reported.
 
+pub mod config;
+pub mod dead_letter;
+pub mod decode;
+pub mod ledger;
+pub mod metrics;
+pub mod stats;
+
+use std::collections::BTreeMap;
+
+use events::msk::{BatchResponse, ItemIdentifier, MskEvent};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::dead_letter::{DeadLetter, DeadLetterBatch, DeadLetterError, DeadLetterSink, LetterMeta};
+use crate::decode::{decode_record, Decoded};
+use crate::ledger::{LedgerEntry, LedgerLines, RideLedger};
+use crate::stats::{BatchStats, Latency, PartitionSpan};
+
+pub struct Deps<D> {
+    pub config: Config,
+    pub dead_letters: D,
+    pub ledger: Option<RideLedger>,
+}
+
+/// Facts about this invocation.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub request_id: String,
+    pub now_ms: i64,
+}
+
+/// The per-batch summary: logged as JSON, and returned when the mapping does
+/// not use partial batch responses (handy with `cargo lambda invoke`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchSummary {
+    pub records: usize,
+    pub rides: usize,
+    pub legacy_rides: usize,
+    pub poison: usize,
+    pub poison_by_kind: BTreeMap<&'static str, usize>,
+    pub tombstones: usize,
+    pub duplicates: usize,
+    pub value_bytes: usize,
+    pub latency_ms: Option<Latency>,
+    pub rides_per_pickup: BTreeMap<String, u32>,
+    pub rides_per_destination: BTreeMap<String, u32>,
+    pub partitions: BTreeMap<String, PartitionSpan>,
+    /// Where each partition's poison records went.
+    pub dead_letters: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ConsumerResponse {
+    Partial(BatchResponse),
+    Summary(Box<BatchSummary>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumerError {
+    #[error("the payload is not an MSK event: {0}")]
+    NotAnMskEvent(String),
+    #[error(transparent)]
+    DeadLetters(#[from] DeadLetterError),
+    #[error("writing the ride ledger: {0}")]
+    Ledger(#[from] std::io::Error),
+}
+
+impl From<ConsumerError> for lambda_runtime::Diagnostic {
+    fn from(error: ConsumerError) -> Self {
+        let error_type = match &error {
+            ConsumerError::NotAnMskEvent(_) => "NotAnMskEvent",
+            ConsumerError::DeadLetters(_) => "DeadLetterSinkUnavailable",
+            ConsumerError::Ledger(_) => "LedgerUnavailable",
+        };
+        lambda_runtime::Diagnostic { error_type: error_type.to_owned(), error_message: error.to_string() }
+    }
+}
+
+/// Parses the raw invocation payload (borrowing from it) and handles it.
+pub async fn handle_payload<D: DeadLetterSink>(
+    payload: &str,
+    invocation: &Invocation,
+    deps: &Deps<D>,
+) -> Result<ConsumerResponse, ConsumerError> {
+    let event: MskEvent = serde_json::from_str(payload).map_err(|e| ConsumerError::NotAnMskEvent(e.to_string()))?;
+    handle(&event, invocation, deps).await
+}
+
+pub async fn handle<D: DeadLetterSink>(
+    event: &MskEvent<'_>,
+    invocation: &Invocation,
+    deps: &Deps<D>,
+) -> Result<ConsumerResponse, ConsumerError> {
+    let (mut stats, quarantine, ledger_lines) = process_batch(event, invocation, &deps.config);
+    let mut dead_letters = Vec::new();
+    let mut unhandled: Vec<ItemIdentifier> = Vec::new();
+    for batch in quarantine {
+        match deps.dead_letters.put(&batch).await {
+            Ok(location) => dead_letters.push(location),
+            Err(error) if deps.config.partial_batch_response => {
+                tracing::error!(error = %error, "dead letters not stored; reporting these records as failed");
+                let key = &batch.records_key;
+                unhandled
+                    .extend(batch.letters.iter().map(|l| ItemIdentifier { partition: key.clone(), offset: l.offset }));
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    if let (Some(ledger), Some(lines)) = (&deps.ledger, &ledger_lines) {
+        ledger.append(lines)?;
+    }
+    let summary = BatchSummary {
+        records: stats.records,
+        rides: stats.rides,
+        legacy_rides: stats.legacy_rides,
+        poison: stats.poison(),
+        poison_by_kind: stats.poison_by_kind.clone(),
+        tombstones: stats.tombstones,
+        duplicates: stats.duplicates,
+        value_bytes: stats.value_bytes,
+        latency_ms: stats.latency(),
+        rides_per_pickup: stats.rides_per_pickup(),
+        rides_per_destination: stats.rides_per_destination(),
+        partitions: stats.partitions().clone(),
+        dead_letters,
+    };
+    metrics::record(&summary);
+    log_summary(&summary, &invocation.request_id);
+    if deps.config.partial_batch_response {
+        unhandled.sort();
+        return Ok(ConsumerResponse::Partial(BatchResponse::failing(unhandled)));
+    }
+    Ok(ConsumerResponse::Summary(Box::new(summary)))
+}
+
+/// Decodes and observes every record; returns the stats, the poison records
+/// grouped by partition, and (when a ledger is configured) its lines.
+pub fn process_batch(
+    event: &MskEvent<'_>,
+    invocation: &Invocation,
+    config: &Config,
+) -> (BatchStats, Vec<DeadLetterBatch>, Option<LedgerLines>) {
+    let now_ms = invocation.now_ms;
+    let mut stats = BatchStats::with_capacity(event.record_count());
+    let mut quarantine = Vec::new();
+    let mut ledger = config.ride_ledger_dir.as_ref().map(|_| LedgerLines::default());
+    let meta = LetterMeta { request_id: invocation.request_id.clone(), now_ms };
+    let mut buf = Vec::with_capacity(1024);
+    for (records_key, records) in &event.records {
+        let mut letters = Vec::new();
+        for (index, record) in records.iter().enumerate() {
+            stats.observe_record(records_key, record.offset, record.value.as_deref().map_or(0, decode::decoded_len));
+            match decode_record(record, &mut buf, config.max_record_bytes, now_ms) {
+                Ok(Decoded::Ride(ride)) => {
+                    stats.observe_ride(&ride, now_ms);
+                    if let Some(lines) = ledger.as_mut() {
+                        lines.push(&LedgerEntry {
+                            event_id: ride.event_id,
+                            order_id: &ride.order_id,
+                            records_key,
+                            offset: record.offset,
+                            ride_timestamp: ride.ride_timestamp,
+                            consumed_at: now_ms,
+                        });
+                    }
+                }
+                Ok(Decoded::Tombstone) => stats.observe_tombstone(),
+                Err(poison) => {
+                    stats.observe_poison(poison.kind());
+                    let reason =
+                        format!("record {index} of partition {} (offset {}): {poison}", &**records_key, record.offset);
+                    tracing::warn!(records_key = &**records_key, offset = record.offset, kind = poison.kind(), reason = %reason, "poison record quarantined");
+                    letters.push(DeadLetter::new(records_key, record, poison.kind(), reason, &meta));
+                }
+            }
+        }
+        if !letters.is_empty() {
+            quarantine.push(DeadLetterBatch { records_key: records_key.to_string(), letters });
+        }
+    }
+    (stats, quarantine, ledger)
+}
+
+fn log_summary(summary: &BatchSummary, request_id: &str) {
+    let latency = summary.latency_ms.unwrap_or_default();
+    tracing::info!(
+        request_id,
+        records = summary.records,
+        rides = summary.rides,
+        legacy_rides = summary.legacy_rides,
+        poison = summary.poison,
+        poison_by_kind = ?summary.poison_by_kind,
+        tombstones = summary.tombstones,
+        duplicates = summary.duplicates,
+        value_bytes = summary.value_bytes,
+        latency_p50_ms = latency.p50,
+        latency_p99_ms = latency.p99,
+        latency_max_ms = latency.max,
+        rides_per_pickup = ?summary.rides_per_pickup,
+        rides_per_destination = ?summary.rides_per_destination,
+        partitions = ?summary.partitions,
+        dead_letters = ?summary.dead_letters,
+        "batch processed"
+    );
+}

@@ -1,0 +1,110 @@
+//! The consumer's settings from the environment, checked at cold start: a
+//! function that could not quarantine poison records must not start at all.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeadLetterTarget {
+    S3 { bucket: String, prefix: String },
+    Dir(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub dead_letters: DeadLetterTarget,
+    /// Larger decoded values are quarantined as `oversized`.
+    pub max_record_bytes: usize,
+    /// Must match the mapping's `FunctionResponseTypes: [ReportBatchItemFailures]`.
+    pub partial_batch_response: bool,
+    /// Local runs only: append every processed ride's id here (JSON lines).
+    pub ride_ledger_dir: Option<PathBuf>,
+}
+
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_DEAD_LETTER_PREFIX: &str = "dead-letters/";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("no dead-letter sink configured: set DEAD_LETTER_BUCKET (S3, in AWS) or DEAD_LETTER_DIR (a local directory); poison records are never dropped")]
+    MissingDeadLetterSink,
+    #[error("{name}={value:?} is not valid: {reason}")]
+    Invalid { name: &'static str, value: String, reason: String },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let dead_letters = match (set("DEAD_LETTER_BUCKET"), set("DEAD_LETTER_DIR")) {
+            (Some(bucket), _) => {
+                let mut prefix = set("DEAD_LETTER_PREFIX").unwrap_or_else(|| DEFAULT_DEAD_LETTER_PREFIX.to_owned());
+                if !prefix.ends_with('/') {
+                    prefix.push('/');
+                }
+                DeadLetterTarget::S3 { bucket, prefix }
+            }
+            (None, Some(dir)) => DeadLetterTarget::Dir(PathBuf::from(dir)),
+            (None, None) => return Err(ConfigError::MissingDeadLetterSink),
+        };
+        let max_record_bytes = match set("MAX_RECORD_BYTES") {
+            None => DEFAULT_MAX_RECORD_BYTES,
+            Some(v) => v.trim().parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| ConfigError::Invalid {
+                name: "MAX_RECORD_BYTES",
+                value: v.clone(),
+                reason: "expected a positive whole number of bytes".into(),
+            })?,
+        };
+        let partial_batch_response =
+            match set("PARTIAL_BATCH_RESPONSE").as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("false") | Some("0") => false,
+                Some("true") | Some("1") => true,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        name: "PARTIAL_BATCH_RESPONSE",
+                        value: other.to_owned(),
+                        reason: "expected true or false".into(),
+                    })
+                }
+            };
+        Ok(Self {
+            dead_letters,
+            max_record_bytes,
+            partial_batch_response,
+            ride_ledger_dir: set("RIDE_LEDGER_DIR").map(PathBuf::from),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn a_bucket_gets_the_default_prefix_and_defaults() {
+        let c = config(&[("DEAD_LETTER_BUCKET", "dlq")]).expect("config");
+        assert_eq!(c.dead_letters, DeadLetterTarget::S3 { bucket: "dlq".into(), prefix: "dead-letters/".into() });
+        assert_eq!((c.max_record_bytes, c.partial_batch_response), (DEFAULT_MAX_RECORD_BYTES, false));
+        let c = config(&[("DEAD_LETTER_BUCKET", "dlq"), ("DEAD_LETTER_PREFIX", "poison")]).expect("config");
+        assert_eq!(c.dead_letters, DeadLetterTarget::S3 { bucket: "dlq".into(), prefix: "poison/".into() });
+    }
+
+    #[test]
+    fn no_sink_or_bad_values_fail_with_the_fix() {
+        assert_eq!(config(&[]), Err(ConfigError::MissingDeadLetterSink));
+        let e = config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("MAX_RECORD_BYTES", "0")]).expect_err("zero");
+        assert!(e.to_string().contains("MAX_RECORD_BYTES=\"0\""), "{e}");
+        let e = config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("PARTIAL_BATCH_RESPONSE", "yes")]).expect_err("yes");
+        assert!(e.to_string().contains("expected true or false"), "{e}");
+        let c = config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("PARTIAL_BATCH_RESPONSE", "TRUE")]).expect("true");
+        assert!(c.partial_batch_response);
+    }
+}

@@ -1,0 +1,135 @@
+//! Quarantine for poison records: everything needed to inspect or replay a
+//! record (its coordinates, the reason, and the key, value and headers exactly
+//! as received), written as JSON lines, one object per partition per batch.
+//! The object name is derived from the offsets, so a retried batch rewrites
+//! the same object instead of duplicating it.
+
+use std::future::Future;
+
+use events::msk::{Header, MskRecord};
+use serde::Serialize;
+
+pub mod dir;
+pub mod memory;
+pub mod s3;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    pub topic: String,
+    pub partition: i64,
+    pub offset: i64,
+    pub timestamp: Option<i64>,
+    pub reason_kind: &'static str,
+    pub reason: String,
+    /// Base64 as received (even when it is broken), so nothing is lost.
+    pub key: Option<String>,
+    pub value: Option<String>,
+    pub headers: Vec<DeadLetterHeader>,
+    pub quarantined_at: i64,
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadLetterHeader {
+    pub name: String,
+    /// Header bytes as base64 (they need not be UTF-8).
+    pub value: String,
+}
+
+impl DeadLetter {
+    pub fn new(
+        records_key: &str,
+        record: &MskRecord<'_>,
+        reason_kind: &'static str,
+        reason: String,
+        meta: &LetterMeta,
+    ) -> Self {
+        use base64::Engine as _;
+        let topic = record.topic.as_deref().map(str::to_owned).unwrap_or_else(|| {
+            events::msk::split_records_key(records_key).map(|(t, _)| t.to_owned()).unwrap_or_default()
+        });
+        let header = |h: &Header| DeadLetterHeader {
+            name: h.name.clone(),
+            value: base64::engine::general_purpose::STANDARD.encode(&h.value),
+        };
+        Self {
+            topic,
+            partition: record.partition,
+            offset: record.offset,
+            timestamp: record.timestamp,
+            reason_kind,
+            reason,
+            key: record.key.as_deref().map(str::to_owned),
+            value: record.value.as_deref().map(str::to_owned),
+            headers: record.headers.iter().map(header).collect(),
+            quarantined_at: meta.now_ms,
+            request_id: meta.request_id.clone(),
+        }
+    }
+}
+
+/// Facts about the invocation stamped on every letter.
+#[derive(Debug, Clone)]
+pub struct LetterMeta {
+    pub request_id: String,
+    pub now_ms: i64,
+}
+
+/// The poison records of one partition in one batch, in offset order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterBatch {
+    pub records_key: String,
+    pub letters: Vec<DeadLetter>,
+}
+
+impl DeadLetterBatch {
+    /// `<records key>/<first offset>-<last offset>.jsonl`, zero-padded so
+    /// listings sort by offset.
+    pub fn object_name(&self) -> String {
+        let first = self.letters.first().map_or(0, |l| l.offset);
+        let last = self.letters.last().map_or(0, |l| l.offset);
+        format!("{}/{first:020}-{last:020}.jsonl", self.records_key)
+    }
+
+    pub fn to_jsonl(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for letter in &self.letters {
+            // Plain strings and integers always serialise.
+            if serde_json::to_writer(&mut out, letter).is_ok() {
+                out.push(b'\n');
+            }
+        }
+        out
+    }
+}
+
+/// The sink could not take the letters: an infrastructure failure, so the
+/// invocation (or these records) must be retried, never skipped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("dead-letter sink {sink} failed for {records_key}: {message}")]
+pub struct DeadLetterError {
+    pub sink: String,
+    pub records_key: String,
+    pub message: String,
+}
+
+pub trait DeadLetterSink: Send + Sync {
+    /// Stores the batch; returns where it went.
+    fn put(&self, batch: &DeadLetterBatch) -> impl Future<Output = Result<String, DeadLetterError>> + Send;
+}
+
+/// The sink chosen by configuration at cold start.
+pub enum ConfiguredSink {
+    S3(s3::S3Sink),
+    Dir(dir::DirSink),
+}
+
+impl DeadLetterSink for ConfiguredSink {
+    async fn put(&self, batch: &DeadLetterBatch) -> Result<String, DeadLetterError> {
+        match self {
+            ConfiguredSink::S3(sink) => sink.put(batch).await,
+            ConfiguredSink::Dir(sink) => sink.put(batch).await,
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! One CloudWatch Embedded Metric Format line per batch, through the
+//! `metrics` facade: records, rides, poison, tombstones, duplicates, bytes
+//! and end-to-end latency.
+
+use crate::BatchSummary;
+
+pub const NAMESPACE: &str = "CarRides/Consumer";
+
+const COUNTS: [&str; 6] = ["Records", "Rides", "PoisonRecords", "Tombstones", "DuplicateRides", "DeadLetterObjects"];
+const LATENCIES: [&str; 3] = ["LatencyP50", "LatencyP99", "LatencyMax"];
+
+pub fn init() -> Result<&'static metrics_cloudwatch_embedded::Collector, metrics_cloudwatch_embedded::Error> {
+    let collector = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(NAMESPACE)
+        .with_dimension("Function", "msk-consumer")
+        .emit_zeros(true)
+        .init()?;
+    for name in COUNTS {
+        metrics::describe_counter!(name, metrics::Unit::Count, "");
+    }
+    metrics::describe_counter!("ValueBytes", metrics::Unit::Bytes, "");
+    for name in LATENCIES {
+        metrics::describe_gauge!(name, metrics::Unit::Milliseconds, "");
+    }
+    Ok(collector)
+}
+
+pub fn record(s: &BatchSummary) {
+    let counts = [s.records, s.rides, s.poison, s.tombstones, s.duplicates, s.dead_letters.len()];
+    for (name, value) in COUNTS.into_iter().zip(counts) {
+        metrics::counter!(name).increment(value as u64);
+    }
+    metrics::counter!("ValueBytes").increment(s.value_bytes as u64);
+    if let Some(latency) = s.latency_ms {
+        for (name, value) in LATENCIES.into_iter().zip([latency.p50, latency.p99, latency.max]) {
+            metrics::gauge!(name).set(value as f64);
+        }
+    }
+}

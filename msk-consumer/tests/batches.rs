@@ -1,0 +1,156 @@
+//! Every sample in `events/samples/` through the handler, every poison kind
+//! quarantined with the batch succeeding, and the two ways a dead-letter
+//! failure is surfaced (invocation error, or partial batch response).
+
+use std::path::Path;
+
+use base64::Engine as _;
+use events::msk::{BatchResponse, ItemIdentifier, KafkaMessage, MskEvent};
+use events::samples::{self, SAMPLE_NOW_MS};
+use msk_consumer::config::{Config, DeadLetterTarget};
+use msk_consumer::dead_letter::memory::MemorySink;
+use msk_consumer::{handle, handle_payload, BatchSummary, ConsumerError, ConsumerResponse, Deps, Invocation};
+
+fn deps(partial: bool, max_record_bytes: usize) -> Deps<MemorySink> {
+    let config = Config {
+        dead_letters: DeadLetterTarget::Dir("unused".into()),
+        max_record_bytes,
+        partial_batch_response: partial,
+        ride_ledger_dir: None,
+    };
+    Deps { config, dead_letters: MemorySink::new(), ledger: None }
+}
+
+fn invocation() -> Invocation {
+    Invocation { request_id: "req-1".into(), now_ms: SAMPLE_NOW_MS + 60_000 }
+}
+
+fn sample(name: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/samples").join(name)).expect("sample")
+}
+
+async fn summary_of(payload: &str, deps: &Deps<MemorySink>) -> BatchSummary {
+    match handle_payload(payload, &invocation(), deps).await.expect("handled") {
+        ConsumerResponse::Summary(summary) => *summary,
+        other => panic!("expected a summary, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_sample_decodes() {
+    let deps = deps(false, 1 << 20);
+    let cases = [
+        ("msk-single-record.json", 1, 0, 0, 1),
+        ("msk-many-partitions.json", 12, 0, 0, 3),
+        ("msk-headers.json", 4, 0, 0, 1),
+        ("msk-legacy-seed.json", 2, 0, 0, 1),
+        ("msk-poison.json", 3, 5, 1, 1),
+    ];
+    for (name, rides, poison, tombstones, partitions) in cases {
+        let s = summary_of(&sample(name), &deps).await;
+        assert_eq!(
+            (s.rides, s.poison, s.tombstones, s.partitions.len()),
+            (rides, poison, tombstones, partitions),
+            "{name}"
+        );
+        assert_eq!(s.records, rides + poison + tombstones, "{name}");
+        assert_eq!(s.rides_per_pickup.values().sum::<u32>() as usize, rides, "{name}");
+        assert_eq!(s.latency_ms.is_some(), rides > 0, "{name}");
+    }
+    let legacy = summary_of(&sample("msk-legacy-seed.json"), &deps).await;
+    assert_eq!(legacy.legacy_rides, 2);
+}
+
+#[tokio::test]
+async fn every_poison_kind_is_quarantined_and_the_batch_succeeds() {
+    let deps = deps(false, 1 << 20);
+    let s = summary_of(&sample("msk-poison.json"), &deps).await;
+    let kinds: Vec<_> = s.poison_by_kind.keys().copied().collect();
+    assert_eq!(kinds, ["bad_base64", "failed_validation", "invalid_json", "not_utf8", "unknown_schema_version"]);
+    let batches = deps.dead_letters.batches();
+    assert_eq!(batches.len(), 1);
+    let letters = &batches[0].letters;
+    assert_eq!(letters.iter().map(|l| l.offset).collect::<Vec<_>>(), [201, 202, 203, 204, 207]);
+    assert_eq!(batches[0].object_name(), "carrides-2/00000000000000000201-00000000000000000207.jsonl");
+    // The letter keeps the value exactly as received, even broken base64.
+    let broken = letters.iter().find(|l| l.reason_kind == "bad_base64").expect("bad base64 letter");
+    assert_eq!(broken.value.as_deref(), Some("eyJub3QiOiJiYXNlNjQi*fQ=="));
+    assert!(
+        broken.reason.starts_with("record 7 of partition carrides-2 (offset 207): value is not valid base64"),
+        "{}",
+        broken.reason
+    );
+    assert!(letters.iter().all(|l| l.request_id == "req-1" && l.topic == "carrides" && l.partition == 2));
+    assert_eq!(s.dead_letters, ["memory://carrides-2/00000000000000000201-00000000000000000207.jsonl"]);
+}
+
+fn message(offset: i64, value: Vec<u8>) -> KafkaMessage {
+    samples::camel_message(0, offset, value, "k", 0)
+}
+
+#[tokio::test]
+async fn oversized_and_wrongly_shaped_records_are_poison_too() {
+    let deps = deps(false, 300);
+    let ride = events::generate::RideGenerator::seeded(3).ride(SAMPLE_NOW_MS);
+    let good = events::encode(&ride).data;
+    let mut shaped: serde_json::Value = serde_json::from_slice(&good).expect("json");
+    shaped["pickup"] = serde_json::json!(7);
+    let mut event = MskEvent::new("aws:kafka", "arn", "b:9098");
+    event.push(message(1, good.clone()).to_msk_record());
+    event.push(message(2, vec![b'x'; 301]).to_msk_record());
+    event.push(message(3, serde_json::to_vec(&shaped).expect("json")).to_msk_record());
+    let ConsumerResponse::Summary(s) = handle(&event, &invocation(), &deps).await.expect("ok") else { panic!() };
+    assert_eq!(s.rides, 1);
+    assert_eq!(s.poison_by_kind.into_iter().collect::<Vec<_>>(), [("bad_shape", 1), ("oversized", 1)]);
+}
+
+#[tokio::test]
+async fn duplicates_within_a_batch_are_counted() {
+    let deps = deps(false, 1 << 20);
+    let value = events::encode(&events::generate::RideGenerator::seeded(4).ride(SAMPLE_NOW_MS)).data;
+    let mut event = MskEvent::new("aws:kafka", "arn", "b:9098");
+    for offset in 0..3 {
+        event.push(message(offset, value.clone()).to_msk_record());
+    }
+    let ConsumerResponse::Summary(s) = handle(&event, &invocation(), &deps).await.expect("ok") else { panic!() };
+    assert_eq!((s.rides, s.duplicates), (3, 2));
+}
+
+#[tokio::test]
+async fn an_unreachable_dead_letter_sink_fails_the_invocation_so_the_batch_is_retried() {
+    let deps = deps(false, 1 << 20);
+    deps.dead_letters.set_failing(true);
+    let err = handle_payload(&sample("msk-poison.json"), &invocation(), &deps).await.expect_err("must fail");
+    assert!(matches!(err, ConsumerError::DeadLetters(_)), "{err}");
+    let diagnostic: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(diagnostic.error_type, "DeadLetterSinkUnavailable");
+    // Once the sink is back, the retried batch quarantines everything.
+    deps.dead_letters.set_failing(false);
+    let s = summary_of(&sample("msk-poison.json"), &deps).await;
+    assert_eq!((s.poison, deps.dead_letters.batches().len()), (5, 1));
+}
+
+#[tokio::test]
+async fn with_partial_batch_responses_only_unquarantined_records_are_reported() {
+    let deps = deps(true, 1 << 20);
+    let ok = handle_payload(&sample("msk-poison.json"), &invocation(), &deps).await.expect("ok");
+    assert_eq!(ok, ConsumerResponse::Partial(BatchResponse::default()));
+    assert_eq!(serde_json::to_string(&ok).expect("json"), r#"{"batchItemFailures":[]}"#);
+
+    deps.dead_letters.set_failing(true);
+    let partial =
+        handle_payload(&sample("msk-poison.json"), &invocation(), &deps).await.expect("partial, not an error");
+    let expected = [201, 202, 203, 204, 207].map(|offset| ItemIdentifier { partition: "carrides-2".into(), offset });
+    assert_eq!(partial, ConsumerResponse::Partial(BatchResponse::failing(expected)));
+}
+
+#[tokio::test]
+async fn a_payload_that_is_not_an_msk_event_is_a_clear_error() {
+    let deps = deps(false, 1 << 20);
+    let err =
+        handle_payload(r#"{"records": {"t-0": [{"offset": "x"}]}}"#, &invocation(), &deps).await.expect_err("bad");
+    assert!(err.to_string().starts_with("the payload is not an MSK event: "), "{err}");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(b"{}");
+    let ok = format!(r#"{{"records": {{"t-0": [{{"partition": 0, "offset": 1, "value": "{b64}"}}]}}}}"#);
+    assert_eq!(summary_of(&ok, &deps).await.poison, 1, "a bare record without headers or timestamp is accepted");
+}
