@@ -1,0 +1,101 @@
+//! Whatever arrives, the consumer never panics: arbitrary bytes or arbitrary
+//! JSON as a record value, and arbitrary text as the whole event. Every
+//! record is accounted for as a ride, a tombstone or poison.
+
+use base64::Engine as _;
+use events::msk::MskEvent;
+use events::samples;
+use msk_consumer::config::{Config, DeadLetterTarget};
+use msk_consumer::{process_batch, Invocation};
+use proptest::prelude::*;
+
+fn config() -> Config {
+    Config {
+        dead_letters: DeadLetterTarget::Dir("unused".into()),
+        max_record_bytes: 4096,
+        partial_batch_response: false,
+        ride_ledger_dir: None,
+    }
+}
+
+fn invocation() -> Invocation {
+    Invocation { request_id: "prop".into(), now_ms: samples::SAMPLE_NOW_MS }
+}
+
+fn accounted(values: Vec<Vec<u8>>) {
+    let mut event = MskEvent::new("aws:kafka", "arn", "b:9098");
+    let n = values.len();
+    for (i, value) in values.into_iter().enumerate() {
+        event.push(samples::camel_message(0, i as i64, value, "k", 0).to_msk_record());
+    }
+    let (stats, quarantine, _) = process_batch(&event, &invocation(), &config());
+    assert_eq!(stats.records, n);
+    assert_eq!(stats.rides + stats.tombstones + stats.poison(), n);
+    assert_eq!(quarantine.iter().map(|q| q.letters.len()).sum::<usize>(), stats.poison());
+}
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        ".{0,12}".prop_map(serde_json::Value::from),
+        Just(serde_json::Value::from("sector_01")),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("schemaVersion".to_owned()),
+                    Just("eventId".to_owned()),
+                    Just("carRide".to_owned()),
+                    "[a-zA-Z]{1,8}"
+                ],
+                inner,
+                0..6
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_as_values(values in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..20)) {
+        accounted(values);
+    }
+
+    #[test]
+    fn arbitrary_json_as_values(values in prop::collection::vec(json_value(), 0..20)) {
+        accounted(values.iter().map(|v| v.to_string().into_bytes()).collect());
+    }
+
+    #[test]
+    fn mutated_valid_rides(flips in prop::collection::vec((0usize..400, any::<u8>()), 0..4)) {
+        let mut value = events::encode(&events::generate::RideGenerator::seeded(1).ride(samples::SAMPLE_NOW_MS)).data;
+        for (at, byte) in flips {
+            let len = value.len();
+            value[at % len] = byte;
+        }
+        accounted(vec![value]);
+    }
+
+    #[test]
+    fn arbitrary_event_text(text in ".{0,400}") {
+        let _ = serde_json::from_str::<MskEvent>(&text);
+    }
+
+    #[test]
+    fn arbitrary_event_json(value in json_value(), b64 in "[A-Za-z0-9+/=*]{0,40}") {
+        // Splice random JSON and random base64-ish text into an MSK shape.
+        let wrapped = serde_json::json!({"records": {"t-0": [{"partition": 0, "offset": 1, "value": b64, "headers": [{"h": [1, -2, 255]}], "extra": value}]}});
+        let text = wrapped.to_string();
+        if let Ok(event) = serde_json::from_str::<MskEvent>(&text) {
+            let _ = process_batch(&event, &invocation(), &config());
+        }
+        let _ = base64::engine::general_purpose::STANDARD.decode(text);
+    }
+}
