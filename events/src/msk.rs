@@ -15,6 +15,7 @@ use base64::Engine as _;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 
 /// Lambda's synchronous invocation payload limit, which caps a batch.
 pub const MAX_INVOKE_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
@@ -72,8 +73,72 @@ pub struct MskRecord<'a> {
     /// Base64; null or absent for a tombstone.
     #[serde(borrow, default)]
     pub value: Option<Text<'a>>,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub headers: Vec<Header>,
+    #[serde(borrow, default)]
+    pub headers: Headers<'a>,
+}
+
+/// A record's headers, parsed only when asked for: most records never need
+/// them (parsing every byte array dominated decoding a batch), and a
+/// malformed header then spoils one record instead of the whole payload.
+#[derive(Debug, Clone)]
+pub enum Headers<'a> {
+    Raw(&'a RawValue),
+    Parsed(Vec<Header>),
+}
+
+impl Default for Headers<'_> {
+    fn default() -> Self {
+        Headers::Parsed(Vec::new())
+    }
+}
+
+impl Headers<'_> {
+    /// The headers, or why they are not a list of `{"name": [bytes]}` maps.
+    pub fn parse(&self) -> Result<Cow<'_, [Header]>, String> {
+        match self {
+            Headers::Parsed(headers) => Ok(Cow::Borrowed(headers)),
+            Headers::Raw(raw) => serde_json::from_str::<Option<Vec<Header>>>(raw.get())
+                .map(|h| Cow::Owned(h.unwrap_or_default()))
+                .map_err(|e| format!("headers are malformed: {e}")),
+        }
+    }
+
+    /// The JSON text as received (or as it would be sent).
+    pub fn raw_json(&self) -> String {
+        match self {
+            Headers::Raw(raw) => raw.get().to_owned(),
+            Headers::Parsed(headers) => serde_json::to_string(headers).unwrap_or_default(),
+        }
+    }
+}
+
+impl PartialEq for Headers<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.parse(), other.parse()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => self.raw_json() == other.raw_json(),
+        }
+    }
+}
+
+impl Eq for Headers<'_> {}
+
+impl Serialize for Headers<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Headers::Raw(raw) => raw.serialize(s),
+            Headers::Parsed(headers) => headers.serialize(s),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Headers<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<&'de RawValue>::deserialize(d)? {
+            Some(raw) if raw.get() != "null" => Headers::Raw(raw),
+            _ => Headers::default(),
+        })
+    }
 }
 
 /// One Kafka header. On the wire: `{"name": [byte, ...]}`, bytes signed as
@@ -115,8 +180,9 @@ impl MskRecord<'_> {
         count.0
     }
 
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers.iter().find(|h| h.name == name).map(|h| h.value.as_slice())
+    /// The value of the first header called `name` (parsing the headers).
+    pub fn header(&self, name: &str) -> Option<Vec<u8>> {
+        self.headers.parse().ok()?.iter().find(|h| h.name == name).map(|h| h.value.clone())
     }
 }
 
@@ -191,7 +257,7 @@ impl KafkaMessage {
             ),
             key: self.key.as_ref().map(|k| BASE64.encode(k).into()),
             value: self.value.as_ref().map(|v| BASE64.encode(v).into()),
-            headers: self.headers.clone(),
+            headers: Headers::Parsed(self.headers.clone()),
         }
     }
 }
@@ -341,12 +407,15 @@ mod tests {
         assert!(json.contains(r#""headers":[{"h":[0,127,-128,-56,-1]}]"#), "{json}");
         assert!(!json.contains("\"key\""), "a keyless record has no key field: {json}");
         let back: MskRecord = serde_json::from_str(&json).expect("read back");
-        assert_eq!(back.header("h"), Some(&[0u8, 127, 128, 200, 255][..]));
+        assert_eq!(back.header("h").as_deref(), Some(&[0u8, 127, 128, 200, 255][..]));
         let unsigned = json.replace("[0,127,-128,-56,-1]", "[0,127,128,200,255]");
         let back: MskRecord = serde_json::from_str(&unsigned).expect("unsigned form");
-        assert_eq!(back.header("h"), Some(&[0u8, 127, 128, 200, 255][..]));
+        assert_eq!(back.header("h").as_deref(), Some(&[0u8, 127, 128, 200, 255][..]));
+        // A bad header spoils only its record, and only when read.
         let bad = json.replace("-56", "256");
-        assert!(serde_json::from_str::<MskRecord>(&bad).expect_err("256").to_string().contains("outside -128..=255"));
+        let record: MskRecord = serde_json::from_str(&bad).expect("the record still parses");
+        assert!(record.headers.parse().expect_err("256").contains("outside -128..=255"));
+        assert_eq!(record.headers.raw_json(), r#"[{"h":[0,127,-128,256,-1]}]"#);
     }
 
     #[test]

@@ -5,7 +5,6 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use events::camel::KinesisOrigin;
 use events::msk::MskRecord;
 use events::{CarRideEvent, DecodeError};
 
@@ -76,11 +75,6 @@ pub fn decoded_len(b64: &str) -> usize {
     (b64.len() / 4 * 3).saturating_sub(padding)
 }
 
-/// The Kinesis metadata the Camel connector attached, if any.
-pub fn origin<'r>(record: &'r MskRecord<'_>) -> KinesisOrigin<'r> {
-    KinesisOrigin::from_headers(record.headers.iter().map(|h| (h.name.as_str(), h.value.as_slice())))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,7 +91,7 @@ mod tests {
             log_append_time: false,
             key: None,
             value,
-            headers: vec![],
+            headers: Vec::new(),
         }
         .to_msk_record()
     }

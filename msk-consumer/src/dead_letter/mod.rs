@@ -25,7 +25,10 @@ pub struct DeadLetter {
     /// Base64 as received (even when it is broken), so nothing is lost.
     pub key: Option<String>,
     pub value: Option<String>,
+    /// Parsed headers; when they were malformed, `headersJson` keeps the text.
     pub headers: Vec<DeadLetterHeader>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers_json: Option<String>,
     pub quarantined_at: i64,
     pub request_id: String,
 }
@@ -62,7 +65,8 @@ impl DeadLetter {
             reason,
             key: record.key.as_deref().map(str::to_owned),
             value: record.value.as_deref().map(str::to_owned),
-            headers: record.headers.iter().map(header).collect(),
+            headers: record.headers.parse().map(|hs| hs.iter().map(header).collect()).unwrap_or_default(),
+            headers_json: record.headers.parse().is_err().then(|| record.headers.raw_json()),
             quarantined_at: meta.now_ms,
             request_id: meta.request_id.clone(),
         }
