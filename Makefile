@@ -65,6 +65,10 @@ invoke-producer: tools ## Invoke the producer under `make watch` with the schedu
 invoke-consumer: tools ## Invoke the consumer under `make watch` with an MSK sample
 	cargo lambda invoke msk-consumer -A 127.0.0.1 -P 9000 --data-file events/samples/msk-headers.json
 
+bench: ## Consumer benchmarks: Rust vs Python side by side, then criterion phases
+	cargo bench -p msk-consumer --bench compare
+	cargo bench -p msk-consumer --bench decode
+
 clean: ## Remove build output and the repo-local tools
 	cargo clean
 	rm -rf .tools $(NODE_TOOLS)
