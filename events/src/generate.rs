@@ -23,7 +23,7 @@ impl RideGenerator {
         Self { rng: SmallRng::from_rng(&mut rand::rng()) }
     }
 
-    /// A ride ordered up to two seconds before `now_ms`.
+    /// A ride ordered at `now_ms` (so end-to-end latency is measured from emission).
     pub fn ride(&mut self, now_ms: i64) -> CarRideEvent<'static> {
         let event_id = uuid::Builder::from_random_bytes(self.rng.random()).into_uuid();
         let pickup = self.rng.random_range(1..=SECTOR_COUNT);
@@ -32,7 +32,7 @@ impl RideGenerator {
         CarRideEvent {
             schema_version: SCHEMA_VERSION,
             event_id,
-            ride_timestamp: now_ms - self.rng.random_range(0..2_000),
+            ride_timestamp: now_ms,
             order_id: order_id(event_id).into(),
             customer_id: format!("cust-{:05}", self.rng.random_range(0..CUSTOMERS)).into(),
             pickup: sector_name(pickup).into(),

@@ -3,10 +3,16 @@
 //! the AWS-managed parts are replaced with. Orchestration only: no business
 //! logic lives here.
 
+pub mod bridge;
+pub mod esm;
+pub mod kafka;
 pub mod kinesis;
 pub mod lambda_watch;
 pub mod moto;
 pub mod process;
+pub mod report;
+pub mod schedule;
+pub mod stack;
 pub mod tools;
 
 /// Region and dummy credentials every local client uses: nothing here ever

@@ -1,0 +1,266 @@
+//! The poll → batch → invoke → commit loop of the local event source mapping.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use events::msk::{BatchResponse, Header, KafkaMessage, MskEvent, EVENT_SOURCE_MSK};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message, Timestamp};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use super::invoke::{FunctionInvoker, InvokeError};
+use super::settings::{EsmSettings, StartingPosition};
+
+/// Counters for progress bars and tests.
+#[derive(Debug, Default)]
+pub struct EsmStats {
+    pub records_polled: AtomicU64,
+    pub invocations: AtomicU64,
+    pub failed_invocations: AtomicU64,
+    pub bisections: AtomicU64,
+    pub records_committed: AtomicU64,
+    pub records_discarded: AtomicU64,
+    /// From the consumer's summaries (when it returns them).
+    pub rides_consumed: AtomicU64,
+    pub poison_reported: AtomicU64,
+}
+
+pub struct EsmPoller {
+    settings: EsmSettings,
+    consumer: StreamConsumer,
+    invoker: FunctionInvoker,
+    bootstrap_servers: String,
+    stats: Arc<EsmStats>,
+    /// A record polled past the payload limit, first in the next batch.
+    carry: std::sync::Mutex<Option<KafkaMessage>>,
+}
+
+impl EsmPoller {
+    pub fn new(settings: EsmSettings, bootstrap_servers: &str, invoker: FunctionInvoker, stats: Arc<EsmStats>) -> anyhow::Result<Self> {
+        let reset = match settings.starting_position {
+            StartingPosition::TrimHorizon => "earliest",
+            StartingPosition::Latest => "latest",
+        };
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap_servers)
+            .set("group.id", &settings.consumer_group_id)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", reset)
+            .set("session.timeout.ms", "10000")
+            .create()?;
+        consumer.subscribe(&[&settings.topic])?;
+        Ok(Self {
+            settings,
+            consumer,
+            invoker,
+            bootstrap_servers: bootstrap_servers.to_owned(),
+            stats,
+            carry: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Polls and delivers batches until the task is aborted.
+    pub async fn run(self) -> anyhow::Result<()> {
+        loop {
+            let batch = match self.next_batch().await {
+                Ok(batch) if batch.is_empty() => continue,
+                Ok(batch) => batch,
+                Err(e) => {
+                    // A broker outage: keep polling, librdkafka reconnects.
+                    tracing::warn!(error = %e, "poll failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            self.deliver(batch.clone()).await?;
+            // Offsets are committed only after the batch was handled; while the
+            // broker is down, keep trying rather than re-deliver the batch.
+            while let Err(e) = self.commit(&batch) {
+                tracing::warn!(error = %e, "offset commit failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+
+    /// Waits for a first record, then gathers more until the batch size, the
+    /// batching window or the payload limit is reached.
+    async fn next_batch(&self) -> anyhow::Result<Vec<KafkaMessage>> {
+        let mut batch = Vec::new();
+        let mut size = 512;
+        let carried = self.carry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let first = match carried {
+            Some(message) => message,
+            None => match tokio::time::timeout(Duration::from_secs(1), self.consumer.recv()).await {
+                Ok(message) => to_message(&message?),
+                Err(_) => return Ok(batch),
+            },
+        };
+        size += first.to_msk_record().json_len() + 1;
+        batch.push(first);
+        let window_ends = Instant::now() + self.settings.maximum_batching_window;
+        while batch.len() < self.settings.batch_size {
+            let left = window_ends.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let Ok(message) = tokio::time::timeout(left, self.consumer.recv()).await else { break };
+            let message = to_message(&message?);
+            let record_size = message.to_msk_record().json_len() + 1 + message.topic.len() + 16;
+            if size + record_size > self.settings.max_payload_bytes {
+                *self.carry.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(message);
+                break;
+            }
+            size += record_size;
+            batch.push(message);
+        }
+        self.stats.records_polled.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(batch)
+    }
+
+    fn event(&self, records: &[KafkaMessage]) -> Vec<u8> {
+        let mut event = MskEvent::new(EVENT_SOURCE_MSK, &self.settings.event_source_arn, &self.bootstrap_servers);
+        for record in records {
+            event.push(record.to_msk_record());
+        }
+        serde_json::to_vec(&event).unwrap_or_default()
+    }
+
+    /// Delivers a batch by the mapping's rules; returns once it succeeded or
+    /// was discarded to the on-failure destination.
+    async fn deliver(&self, batch: Vec<KafkaMessage>) -> anyhow::Result<()> {
+        let mut pending = vec![batch];
+        while let Some(mut records) = pending.pop() {
+            let mut attempts = 0u32;
+            loop {
+                attempts += 1;
+                self.stats.invocations.fetch_add(1, Ordering::Relaxed);
+                let failure = match self.invoker.invoke(self.event(&records)).await {
+                    Ok(body) => match self.unprocessed(&records, &body) {
+                        Ok(remaining) if remaining.is_empty() => break,
+                        Ok(remaining) => {
+                            records = remaining;
+                            format!("{} records reported in batchItemFailures", records.len())
+                        }
+                        Err(reason) => reason,
+                    },
+                    Err(InvokeError::Function(message)) => message,
+                    Err(InvokeError::Transport(message)) => message,
+                };
+                self.stats.failed_invocations.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(records = records.len(), attempts, failure = %failure, "batch failed");
+                if self.settings.bisect_batch_on_function_error && records.len() > 1 {
+                    // Halves are retried separately; splitting costs no retry.
+                    self.stats.bisections.fetch_add(1, Ordering::Relaxed);
+                    let second = records.split_off(records.len() / 2);
+                    pending.push(second);
+                    pending.push(records);
+                    break;
+                }
+                if self.settings.effective_retry_limit().is_some_and(|limit| attempts > limit) {
+                    self.discard(&records, attempts, &failure)?;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempts.min(20)))).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// With partial batch responses, the records to retry: in each reported
+    /// partition, every record from the lowest reported offset on. Otherwise
+    /// none. An identifier naming no record of the batch fails it whole.
+    fn unprocessed(&self, records: &[KafkaMessage], body: &[u8]) -> Result<Vec<KafkaMessage>, String> {
+        let summary: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+        if let Some(summary) = &summary {
+            let count = |field: &str| summary.get(field).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            self.stats.rides_consumed.fetch_add(count("rides"), Ordering::Relaxed);
+            self.stats.poison_reported.fetch_add(count("poison"), Ordering::Relaxed);
+        }
+        if !self.settings.report_batch_item_failures {
+            return Ok(Vec::new());
+        }
+        let response: BatchResponse = serde_json::from_slice(body).unwrap_or_default();
+        let mut lowest: HashMap<String, i64> = HashMap::new();
+        for failure in response.batch_item_failures {
+            let id = failure.item_identifier;
+            if !records.iter().any(|r| records_key(r) == id.partition && r.offset == id.offset) {
+                return Err(format!("batchItemFailures names {}@{}, which is not in the batch", id.partition, id.offset));
+            }
+            let entry = lowest.entry(id.partition).or_insert(id.offset);
+            *entry = (*entry).min(id.offset);
+        }
+        Ok(records.iter().filter(|r| lowest.get(&records_key(r)).is_some_and(|&low| r.offset >= low)).cloned().collect())
+    }
+
+    /// Records that exhausted their retries go to the on-failure destination
+    /// (a JSON-lines file) with the batch's coordinates and payload.
+    fn discard(&self, records: &[KafkaMessage], attempts: u32, reason: &str) -> anyhow::Result<()> {
+        self.stats.records_discarded.fetch_add(records.len() as u64, Ordering::Relaxed);
+        let Some(path) = &self.settings.on_failure else {
+            anyhow::bail!("retries exhausted and no on-failure destination: {reason}");
+        };
+        let mut spans: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for r in records {
+            let span = spans.entry(records_key(r)).or_insert((r.offset, r.offset));
+            span.0 = span.0.min(r.offset);
+            span.1 = span.1.max(r.offset);
+        }
+        let payload: serde_json::Value = serde_json::from_slice(&self.event(records))?;
+        let entry = serde_json::json!({
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": attempts,
+            "reason": reason,
+            "batch": spans.iter().map(|(k, (first, last))| serde_json::json!({"partition": k, "firstOffset": first, "lastOffset": last})).collect::<Vec<_>>(),
+            "payload": payload,
+        });
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        writeln!(file, "{entry}")?;
+        tracing::error!(records = records.len(), destination = %path.display(), "batch discarded to the on-failure destination");
+        Ok(())
+    }
+
+    /// Commits, per partition, the offset after the batch's last record.
+    fn commit(&self, batch: &[KafkaMessage]) -> anyhow::Result<()> {
+        let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
+        for r in batch {
+            let e = next.entry((r.topic.clone(), r.partition)).or_insert(r.offset + 1);
+            *e = (*e).max(r.offset + 1);
+        }
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), offset) in &next {
+            list.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+        }
+        self.consumer.commit(&list, CommitMode::Sync)?;
+        self.stats.records_committed.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn records_key(r: &KafkaMessage) -> String {
+    format!("{}-{}", r.topic, r.partition)
+}
+
+fn to_message<M: Message>(m: &M) -> KafkaMessage {
+    let (timestamp_ms, log_append_time) = match m.timestamp() {
+        Timestamp::CreateTime(t) => (t, false),
+        Timestamp::LogAppendTime(t) => (t, true),
+        Timestamp::NotAvailable => (0, false),
+    };
+    let headers = m
+        .headers()
+        .map(|hs| hs.iter().map(|h| Header::new(h.key, h.value.unwrap_or_default())).collect())
+        .unwrap_or_default();
+    KafkaMessage {
+        topic: m.topic().to_owned(),
+        partition: m.partition(),
+        offset: m.offset(),
+        timestamp_ms,
+        log_append_time,
+        key: m.key().map(<[u8]>::to_vec),
+        value: m.payload().map(<[u8]>::to_vec),
+        headers,
+    }
+}

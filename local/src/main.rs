@@ -1,0 +1,135 @@
+//! `local`: the whole Kinesis → Kafka → Lambda pipeline on this machine.
+//!
+//!     cargo run -p local -- demo --rides 20000     # bounded run with a report (make demo)
+//!     cargo run -p local -- up                     # run until Ctrl-C
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use local::kafka::Broker;
+use local::report;
+use local::stack::{LocalStack, StackOptions};
+
+#[derive(Parser)]
+#[command(about = "Run the Kinesis → MSK → Lambda pipeline locally: kinesalite, a Kafka broker, the Camel-compatible bridge, the event source mapping poller and both functions under cargo lambda watch. Set KAFKA_BOOTSTRAP_SERVERS to use a real broker instead of librdkafka's mock cluster.")]
+struct Cli {
+    /// Where dead letters, the ride ledger, logs and the on-failure file go.
+    #[arg(long, default_value = "local-data", global = true)]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Produce a bounded number of rides, wait until they are consumed, print a report (exit 1 if any is lost).
+    Demo {
+        /// Rides to produce.
+        #[arg(long, default_value_t = 20_000)]
+        rides: u64,
+        /// Rides per producer invocation (RIDES_PER_SCHEDULE).
+        #[arg(long, default_value_t = 1_000)]
+        rides_per_invoke: u32,
+        /// Producer invocations per second (the schedule's rate).
+        #[arg(long, default_value_t = 10.0)]
+        invokes_per_second: f64,
+        /// Give up waiting for the consumer after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Run the pipeline until Ctrl-C, producing continuously.
+    Up {
+        #[arg(long, default_value_t = 100)]
+        rides_per_invoke: u32,
+        #[arg(long, default_value_t = 1.0)]
+        invokes_per_second: f64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("LOCAL_LOG")).with_writer(std::io::stderr).init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo { rides, rides_per_invoke, invokes_per_second, timeout } => {
+            let invocations = rides.div_ceil(u64::from(rides_per_invoke));
+            run(cli.data_dir, rides_per_invoke, invokes_per_second, Some(invocations), Duration::from_secs(timeout)).await
+        }
+        Command::Up { rides_per_invoke, invokes_per_second } => {
+            run(cli.data_dir, rides_per_invoke, invokes_per_second, None, Duration::MAX).await
+        }
+    }
+}
+
+async fn run(data_dir: PathBuf, rides_per_invoke: u32, rate: f64, invocations: Option<u64>, timeout: Duration) -> anyhow::Result<()> {
+    let run_dir = data_dir.join(format!("run-{}", std::process::id()));
+    let mut options = StackOptions::new(&run_dir);
+    options.rides_per_schedule = rides_per_invoke;
+    let broker = Broker::from_env(3)?;
+    eprintln!("starting: kinesalite, {}, cargo lambda watch (data in {})", broker.describe(), run_dir.display());
+    let stack = LocalStack::start(options, broker).await?;
+    let spinner = ProgressBar::new_spinner().with_message("compiling and starting the functions (first run only)...");
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    stack.warm_up().await?;
+    spinner.finish_with_message("functions ready");
+
+    let started = Instant::now();
+    let bridge = stack.spawn_bridge();
+    let poller = stack.spawn_poller(stack.esm_settings())?;
+    let every = Duration::from_secs_f64(1.0 / rate.max(0.01));
+    let schedule = stack.spawn_schedule(every, invocations);
+
+    let target = invocations.map(|n| n * u64::from(rides_per_invoke) + 1);
+    let bars = MultiProgress::new();
+    let style = ProgressStyle::with_template("{prefix:>18} {bar:40} {pos:>8}/{len:8} {per_sec}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let bar = |name: &str| bars.add(ProgressBar::new(target.unwrap_or(0)).with_style(style.clone()).with_prefix(name.to_owned()));
+    let (produced, kafka, consumed) = (bar("produced"), bar("in Kafka"), bar("consumed"));
+    let deadline = Instant::now().checked_add(timeout);
+    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + 1;
+        let written = stack.bridge_stats.records_written.load(Ordering::Relaxed);
+        let done = stack.esm_stats.rides_consumed.load(Ordering::Relaxed);
+        for (bar, value) in [(&produced, sent), (&kafka, written), (&consumed, done)] {
+            if target.is_none() {
+                bar.set_length(sent.max(value));
+            }
+            bar.set_position(value);
+        }
+        let finished = schedule.is_finished() && done >= sent && written >= sent;
+        if finished || deadline.is_some_and(|d| Instant::now() > d) || bridge.is_finished() || poller.is_finished() {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = &mut interrupted => break,
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    for bar in [&produced, &kafka, &consumed] {
+        bar.abandon();
+    }
+    schedule.abort();
+    // Let in-flight batches finish before reading the ledger.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Stop the clients before the stack (and the mock cluster) goes away.
+    for task in [bridge, poller] {
+        task.abort();
+        let _ = task.await;
+    }
+
+    let stream = local::kinesis::read_stream(&stack.kinesis, &stack.options.stream).await?;
+    let ledger = report::read_ledger(&stack.ledger_dir())?;
+    let report = report::compare(&stream, &ledger, report::count_dead_letters(&stack.dead_letter_dir()), elapsed);
+    println!("\n{report}");
+    println!("(details: {})", run_dir.display());
+    std::fs::write(run_dir.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
+    if report.lost > 0 {
+        anyhow::bail!("{} rides were lost", report.lost);
+    }
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! Starts the whole pipeline on loopback, in dependency order: Kinesis
+//! emulator and stream, Kafka broker and topics, both functions under
+//! `cargo lambda watch`, then the bridge, the mapping's poller and the
+//! schedule as tasks that can be stopped and restarted (the fault tests kill
+//! the bridge this way).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::bridge::{self, BridgeConfig, BridgeStats};
+use crate::esm::{EsmPoller, EsmSettings, EsmStats, FunctionInvoker};
+use crate::kafka::Broker;
+use crate::kinesis::{self, Kinesalite};
+use crate::lambda_watch::LambdaWatch;
+use crate::schedule::{self, ScheduleStats};
+
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    pub stream: String,
+    pub shards: i32,
+    pub topic: String,
+    pub partitions: i32,
+    pub rides_per_schedule: u32,
+    /// Where dead letters, the ride ledger, the on-failure file and logs go.
+    pub data_dir: PathBuf,
+}
+
+impl StackOptions {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            stream: "carrides".into(),
+            shards: 4,
+            topic: "carrides".into(),
+            partitions: 8,
+            rides_per_schedule: 500,
+            data_dir: data_dir.into(),
+        }
+    }
+}
+
+pub struct LocalStack {
+    pub options: StackOptions,
+    pub kinesalite: Kinesalite,
+    pub kinesis: aws_sdk_kinesis::Client,
+    pub broker: Broker,
+    pub watch: LambdaWatch,
+    pub bridge_stats: Arc<BridgeStats>,
+    pub esm_stats: Arc<EsmStats>,
+    pub schedule_stats: Arc<ScheduleStats>,
+}
+
+impl LocalStack {
+    pub async fn start(options: StackOptions, broker: Broker) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&options.data_dir)?;
+        let kinesalite = Kinesalite::start()?;
+        let kinesis = kinesis::client(&kinesalite.endpoint());
+        kinesis::create_stream(&kinesis, &options.stream, options.shards).await?;
+        broker.create_topic(&options.topic, options.partitions).await?;
+        broker.create_topic(&BridgeConfig::new(&options.stream, &options.topic, "").offsets_topic, 1).await?;
+        let env = [
+            ("STREAM_NAME", options.stream.clone()),
+            ("RIDES_PER_SCHEDULE", options.rides_per_schedule.to_string()),
+            ("AWS_ENDPOINT_URL_KINESIS", kinesalite.endpoint()),
+            ("AWS_ACCESS_KEY_ID", crate::LOCAL_ACCESS_KEY.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", crate::LOCAL_SECRET_KEY.to_owned()),
+            ("AWS_REGION", crate::LOCAL_REGION.to_owned()),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+            ("DEAD_LETTER_DIR", options.data_dir.join("dead-letters").display().to_string()),
+            ("RIDE_LEDGER_DIR", options.data_dir.join("ledger").display().to_string()),
+        ];
+        let watch = LambdaWatch::start(&env, &options.data_dir.join("functions.log"))?;
+        Ok(Self {
+            options,
+            kinesalite,
+            kinesis,
+            broker,
+            watch,
+            bridge_stats: Arc::default(),
+            esm_stats: Arc::default(),
+            schedule_stats: Arc::default(),
+        })
+    }
+
+    pub fn invoker(&self, function: &str) -> FunctionInvoker {
+        FunctionInvoker::new(&self.watch.endpoint(), function)
+    }
+
+    /// Compiles and starts both functions (their first invocation builds them)
+    /// so the pipeline's timings do not include a build.
+    pub async fn warm_up(&self) -> anyhow::Result<()> {
+        let empty = serde_json::to_vec(&events::msk::MskEvent::default())?;
+        self.invoker("msk-consumer").invoke(empty).await.map_err(|e| anyhow::anyhow!("warming msk-consumer: {e}"))?;
+        // A direct invoke of one ride checks the producer end to end.
+        self.invoker("producer").invoke(br#"{"count": 1}"#.to_vec()).await.map_err(|e| anyhow::anyhow!("warming producer: {e}"))?;
+        Ok(())
+    }
+
+    pub fn bridge_config(&self) -> BridgeConfig {
+        BridgeConfig::new(&self.options.stream, &self.options.topic, &self.broker.bootstrap_servers())
+    }
+
+    pub fn spawn_bridge(&self) -> JoinHandle<anyhow::Result<()>> {
+        self.bridge_stats.restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tokio::spawn(bridge::run(self.bridge_config(), self.kinesis.clone(), self.bridge_stats.clone()))
+    }
+
+    /// The mapping's default settings for this stack (group id as
+    /// `AmazonManagedKafkaEventSourceConfig.ConsumerGroupId` would set it).
+    pub fn esm_settings(&self) -> EsmSettings {
+        let mut settings = EsmSettings::new(&self.options.topic, "carrides-msk-consumer");
+        settings.on_failure = Some(self.options.data_dir.join("on-failure.jsonl"));
+        settings.maximum_retry_attempts = 10;
+        settings
+    }
+
+    pub fn spawn_poller(&self, settings: EsmSettings) -> anyhow::Result<JoinHandle<anyhow::Result<()>>> {
+        let poller = EsmPoller::new(settings, &self.broker.bootstrap_servers(), self.invoker("msk-consumer"), self.esm_stats.clone())?;
+        Ok(tokio::spawn(poller.run()))
+    }
+
+    pub fn spawn_schedule(&self, every: Duration, invocations: Option<u64>) -> JoinHandle<()> {
+        tokio::spawn(schedule::run(self.invoker("producer"), every, invocations, self.schedule_stats.clone()))
+    }
+
+    pub fn ledger_dir(&self) -> PathBuf {
+        self.options.data_dir.join("ledger")
+    }
+
+    pub fn dead_letter_dir(&self) -> PathBuf {
+        self.options.data_dir.join("dead-letters")
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.options.data_dir
+    }
+}
