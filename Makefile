@@ -11,12 +11,15 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help tools build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean
+.PHONY: help tools system-packages demo build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-tools: $(VENV)/.installed $(NODE_TOOLS)/.installed ## Install cargo-lambda (PyPI) and kinesalite (npm) into the repo
+tools: system-packages $(VENV)/.installed $(NODE_TOOLS)/.installed ## Install cargo-lambda, moto (PyPI) and kinesalite (npm) into the repo
+
+system-packages:
+	@bash tools/install-system-packages.sh
 
 $(VENV)/.installed: tools/requirements.txt
 	python3 -m venv $(VENV)
@@ -26,6 +29,9 @@ $(VENV)/.installed: tools/requirements.txt
 $(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+demo: tools ## The whole pipeline locally: 20,000 rides through Kinesis, Kafka and Lambda, then a report (lost must be 0)
+	cargo run -q -p local -- demo $(DEMO_ARGS)
 
 build: tools ## Release build of both Lambdas for arm64 (provided.al2023), as zip files
 	@rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$$' || { \

@@ -77,7 +77,11 @@ fn lock(offsets: &Offsets) -> std::sync::MutexGuard<'_, HashMap<String, ShardOff
 }
 
 /// Runs until aborted (dropping or aborting the task is how it is "killed").
-pub async fn run(config: BridgeConfig, kinesis: aws_sdk_kinesis::Client, stats: Arc<BridgeStats>) -> anyhow::Result<()> {
+pub async fn run(
+    config: BridgeConfig,
+    kinesis: aws_sdk_kinesis::Client,
+    stats: Arc<BridgeStats>,
+) -> anyhow::Result<()> {
     let offsets: Offsets = Arc::new(Mutex::new(load_offsets(&config)?));
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &config.bootstrap_servers)
@@ -87,7 +91,7 @@ pub async fn run(config: BridgeConfig, kinesis: aws_sdk_kinesis::Client, stats: 
         // Wait out a broker outage instead of failing deliveries.
         .set("message.timeout.ms", "300000")
         .create()?;
-    let mut running: HashMap<String, tokio::task::JoinHandle<anyhow::Result<()>>> = HashMap::new();
+    let mut running: HashMap<String, Reader> = HashMap::new();
     loop {
         let shards = match list_shards(&kinesis, &config.stream).await {
             Ok(shards) => shards,
@@ -99,9 +103,11 @@ pub async fn run(config: BridgeConfig, kinesis: aws_sdk_kinesis::Client, stats: 
         };
         // A reader that failed (a write not acknowledged) is started again
         // from the last stored offset: records after it are sent again, none skipped.
-        let finished: Vec<String> = running.iter().filter(|(_, h)| h.is_finished()).map(|(s, _)| s.clone()).collect();
+        let finished: Vec<String> = running.iter().filter(|(_, r)| r.0.is_finished()).map(|(s, _)| s.clone()).collect();
         for shard in finished {
-            if let Some(Ok(Err(e))) = running.remove(&shard).and_then(futures::FutureExt::now_or_never) {
+            if let Some(Ok(Err(e))) =
+                running.remove(&shard).and_then(|mut r| futures::FutureExt::now_or_never(&mut r.0))
+            {
                 tracing::warn!(shard, error = %e, "shard reader failed; restarting from its stored offset");
                 stats.reader_restarts.fetch_add(1, Ordering::Relaxed);
             }
@@ -112,10 +118,27 @@ pub async fn run(config: BridgeConfig, kinesis: aws_sdk_kinesis::Client, stats: 
             if done || running.contains_key(&id) || !parents_done(shard, &shards, &offsets) {
                 continue;
             }
-            let task = read_shard(config.clone(), kinesis.clone(), producer.clone(), id.clone(), offsets.clone(), stats.clone());
-            running.insert(id, tokio::spawn(task));
+            let task = read_shard(
+                config.clone(),
+                kinesis.clone(),
+                producer.clone(),
+                id.clone(),
+                offsets.clone(),
+                stats.clone(),
+            );
+            running.insert(id, Reader(tokio::spawn(task)));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// A shard reader's task, aborted with the bridge (a dropped `JoinHandle`
+/// would leave it running, holding a Kafka producer).
+struct Reader(tokio::task::JoinHandle<anyhow::Result<()>>);
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -123,9 +146,10 @@ pub async fn run(config: BridgeConfig, kinesis: aws_sdk_kinesis::Client, stats: 
 /// (or have aged out of the stream).
 fn parents_done(shard: &Shard, all: &[Shard], offsets: &Offsets) -> bool {
     let offsets = lock(offsets);
-    [shard.parent_shard_id(), shard.adjacent_parent_shard_id()].into_iter().flatten().all(|parent| {
-        offsets.get(parent).is_some_and(|o| o.closed) || !all.iter().any(|s| s.shard_id() == parent)
-    })
+    [shard.parent_shard_id(), shard.adjacent_parent_shard_id()]
+        .into_iter()
+        .flatten()
+        .all(|parent| offsets.get(parent).is_some_and(|o| o.closed) || !all.iter().any(|s| s.shard_id() == parent))
 }
 
 async fn list_shards(kinesis: &aws_sdk_kinesis::Client, stream: &str) -> anyhow::Result<Vec<Shard>> {
@@ -136,10 +160,9 @@ async fn list_shards(kinesis: &aws_sdk_kinesis::Client, stream: &str) -> anyhow:
             Some(token) => kinesis.list_shards().next_token(token),
             None => kinesis.list_shards().stream_name(stream),
         };
-        let page = request
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("ListShards on {stream}: {}", aws_sdk_kinesis::error::DisplayErrorContext(e)))?;
+        let page = request.send().await.map_err(|e| {
+            anyhow::anyhow!("ListShards on {stream}: {}", aws_sdk_kinesis::error::DisplayErrorContext(e))
+        })?;
         shards.extend(page.shards().iter().cloned());
         next = page.next_token;
         if next.is_none() {
@@ -246,7 +269,12 @@ async fn write_records(
     Ok(())
 }
 
-async fn commit_offset(config: &BridgeConfig, producer: &FutureProducer, shard: &str, offset: &ShardOffset) -> anyhow::Result<()> {
+async fn commit_offset(
+    config: &BridgeConfig,
+    producer: &FutureProducer,
+    shard: &str,
+    offset: &ShardOffset,
+) -> anyhow::Result<()> {
     let key = format!("{}/{shard}", config.stream);
     let value = serde_json::to_vec(offset)?;
     producer

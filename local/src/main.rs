@@ -14,7 +14,9 @@ use local::report;
 use local::stack::{LocalStack, StackOptions};
 
 #[derive(Parser)]
-#[command(about = "Run the Kinesis → MSK → Lambda pipeline locally: kinesalite, a Kafka broker, the Camel-compatible bridge, the event source mapping poller and both functions under cargo lambda watch. Set KAFKA_BOOTSTRAP_SERVERS to use a real broker instead of librdkafka's mock cluster.")]
+#[command(
+    about = "Run the Kinesis → MSK → Lambda pipeline locally: kinesalite, a Kafka broker, the Camel-compatible bridge, the event source mapping poller and both functions under cargo lambda watch. Set KAFKA_BOOTSTRAP_SERVERS to use a real broker instead of librdkafka's mock cluster."
+)]
 struct Cli {
     /// Where dead letters, the ride ledger, logs and the on-failure file go.
     #[arg(long, default_value = "local-data", global = true)]
@@ -51,12 +53,16 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("LOCAL_LOG")).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("LOCAL_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     match cli.command {
         Command::Demo { rides, rides_per_invoke, invokes_per_second, timeout } => {
             let invocations = rides.div_ceil(u64::from(rides_per_invoke));
-            run(cli.data_dir, rides_per_invoke, invokes_per_second, Some(invocations), Duration::from_secs(timeout)).await
+            run(cli.data_dir, rides_per_invoke, invokes_per_second, Some(invocations), Duration::from_secs(timeout))
+                .await
         }
         Command::Up { rides_per_invoke, invokes_per_second } => {
             run(cli.data_dir, rides_per_invoke, invokes_per_second, None, Duration::MAX).await
@@ -64,7 +70,13 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn run(data_dir: PathBuf, rides_per_invoke: u32, rate: f64, invocations: Option<u64>, timeout: Duration) -> anyhow::Result<()> {
+async fn run(
+    data_dir: PathBuf,
+    rides_per_invoke: u32,
+    rate: f64,
+    invocations: Option<u64>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let run_dir = data_dir.join(format!("run-{}", std::process::id()));
     let mut options = StackOptions::new(&run_dir);
     options.rides_per_schedule = rides_per_invoke;
@@ -86,7 +98,9 @@ async fn run(data_dir: PathBuf, rides_per_invoke: u32, rate: f64, invocations: O
     let bars = MultiProgress::new();
     let style = ProgressStyle::with_template("{prefix:>18} {bar:40} {pos:>8}/{len:8} {per_sec}")
         .unwrap_or_else(|_| ProgressStyle::default_bar());
-    let bar = |name: &str| bars.add(ProgressBar::new(target.unwrap_or(0)).with_style(style.clone()).with_prefix(name.to_owned()));
+    let bar = |name: &str| {
+        bars.add(ProgressBar::new(target.unwrap_or(0)).with_style(style.clone()).with_prefix(name.to_owned()))
+    };
     let (produced, kafka, consumed) = (bar("produced"), bar("in Kafka"), bar("consumed"));
     let deadline = Instant::now().checked_add(timeout);
     let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
@@ -121,6 +135,8 @@ async fn run(data_dir: PathBuf, rides_per_invoke: u32, rate: f64, invocations: O
         task.abort();
         let _ = task.await;
     }
+    // Shard readers are aborted with the bridge; let the runtime drop them.
+    tokio::time::sleep(Duration::from_millis(200)).await;
 
     let stream = local::kinesis::read_stream(&stack.kinesis, &stack.options.stream).await?;
     let ledger = report::read_ledger(&stack.ledger_dir())?;

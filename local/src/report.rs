@@ -105,7 +105,12 @@ pub fn distinct_dead_letters(dir: &Path) -> anyhow::Result<HashSet<String>> {
 
 /// Compares the stream's contents with the ledger. `stream` is every record's
 /// data in per-shard order; `elapsed_s` is the run's wall time.
-pub fn compare(stream: &[crate::kinesis::admin::StoredRecord], ledger: &[Consumed], dead_lettered: usize, elapsed_s: f64) -> PipelineReport {
+pub fn compare(
+    stream: &[crate::kinesis::admin::StoredRecord],
+    ledger: &[Consumed],
+    dead_lettered: usize,
+    elapsed_s: f64,
+) -> PipelineReport {
     let now = i64::MAX / 2;
     let mut in_kinesis: HashMap<Uuid, (String, usize)> = HashMap::new();
     let mut poison_in_kinesis = 0;

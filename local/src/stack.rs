@@ -94,7 +94,10 @@ impl LocalStack {
         let empty = serde_json::to_vec(&events::msk::MskEvent::default())?;
         self.invoker("msk-consumer").invoke(empty).await.map_err(|e| anyhow::anyhow!("warming msk-consumer: {e}"))?;
         // A direct invoke of one ride checks the producer end to end.
-        self.invoker("producer").invoke(br#"{"count": 1}"#.to_vec()).await.map_err(|e| anyhow::anyhow!("warming producer: {e}"))?;
+        self.invoker("producer")
+            .invoke(br#"{"count": 1}"#.to_vec())
+            .await
+            .map_err(|e| anyhow::anyhow!("warming producer: {e}"))?;
         Ok(())
     }
 
@@ -117,7 +120,12 @@ impl LocalStack {
     }
 
     pub fn spawn_poller(&self, settings: EsmSettings) -> anyhow::Result<JoinHandle<anyhow::Result<()>>> {
-        let poller = EsmPoller::new(settings, &self.broker.bootstrap_servers(), self.invoker("msk-consumer"), self.esm_stats.clone())?;
+        let poller = EsmPoller::new(
+            settings,
+            &self.broker.bootstrap_servers(),
+            self.invoker("msk-consumer"),
+            self.esm_stats.clone(),
+        )?;
         Ok(tokio::spawn(poller.run()))
     }
 

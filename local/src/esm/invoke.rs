@@ -41,22 +41,18 @@ impl FunctionInvoker {
 
     /// Invokes synchronously; returns the response payload.
     pub async fn invoke(&self, payload: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
-        let output = self
-            .client
-            .invoke()
-            .function_name(&self.function)
-            .payload(Blob::new(payload))
-            .send()
-            .await
-            .map_err(|e| match e.raw_response().map(|r| r.status().as_u16()) {
-                Some(500) => InvokeError::Function(
-                    e.raw_response()
-                        .and_then(|r| r.body().bytes())
-                        .map(|b| String::from_utf8_lossy(b).into_owned())
-                        .unwrap_or_else(|| aws_sdk_lambda::error::DisplayErrorContext(&e).to_string()),
-                ),
-                _ => InvokeError::Transport(aws_sdk_lambda::error::DisplayErrorContext(&e).to_string()),
-            })?;
+        let output =
+            self.client.invoke().function_name(&self.function).payload(Blob::new(payload)).send().await.map_err(
+                |e| match e.raw_response().map(|r| r.status().as_u16()) {
+                    Some(500) => InvokeError::Function(
+                        e.raw_response()
+                            .and_then(|r| r.body().bytes())
+                            .map(|b| String::from_utf8_lossy(b).into_owned())
+                            .unwrap_or_else(|| aws_sdk_lambda::error::DisplayErrorContext(&e).to_string()),
+                    ),
+                    _ => InvokeError::Transport(aws_sdk_lambda::error::DisplayErrorContext(&e).to_string()),
+                },
+            )?;
         let body = output.payload().map(|b| b.as_ref().to_vec()).unwrap_or_default();
         if let Some(kind) = output.function_error() {
             return Err(InvokeError::Function(format!("{kind}: {}", String::from_utf8_lossy(&body))));

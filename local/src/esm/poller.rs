@@ -39,7 +39,12 @@ pub struct EsmPoller {
 }
 
 impl EsmPoller {
-    pub fn new(settings: EsmSettings, bootstrap_servers: &str, invoker: FunctionInvoker, stats: Arc<EsmStats>) -> anyhow::Result<Self> {
+    pub fn new(
+        settings: EsmSettings,
+        bootstrap_servers: &str,
+        invoker: FunctionInvoker,
+        stats: Arc<EsmStats>,
+    ) -> anyhow::Result<Self> {
         let reset = match settings.starting_position {
             StartingPosition::TrimHorizon => "earliest",
             StartingPosition::Latest => "latest",
@@ -64,6 +69,7 @@ impl EsmPoller {
 
     /// Polls and delivers batches until the task is aborted.
     pub async fn run(self) -> anyhow::Result<()> {
+        let mut uncommitted: BTreeMap<(String, i32), i64> = BTreeMap::new();
         loop {
             let batch = match self.next_batch().await {
                 Ok(batch) if batch.is_empty() => continue,
@@ -76,11 +82,20 @@ impl EsmPoller {
                 }
             };
             self.deliver(batch.clone()).await?;
-            // Offsets are committed only after the batch was handled; while the
-            // broker is down, keep trying rather than re-deliver the batch.
-            while let Err(e) = self.commit(&batch) {
-                tracing::warn!(error = %e, "offset commit failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+            // Offsets are committed only after the batch was handled. A failed
+            // commit (broker down, group rebalancing) is carried into the next
+            // one; polling must go on meanwhile, or the consumer cannot rejoin
+            // its group. At worst the batch is delivered again: at-least-once.
+            for r in &batch {
+                let next = uncommitted.entry((r.topic.clone(), r.partition)).or_insert(r.offset + 1);
+                *next = (*next).max(r.offset + 1);
+            }
+            match self.commit(&uncommitted) {
+                Ok(()) => {
+                    self.stats.records_committed.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    uncommitted.clear();
+                }
+                Err(e) => tracing::warn!(error = %e, "offset commit failed; it is retried with the next batch"),
             }
         }
     }
@@ -187,12 +202,19 @@ impl EsmPoller {
         for failure in response.batch_item_failures {
             let id = failure.item_identifier;
             if !records.iter().any(|r| records_key(r) == id.partition && r.offset == id.offset) {
-                return Err(format!("batchItemFailures names {}@{}, which is not in the batch", id.partition, id.offset));
+                return Err(format!(
+                    "batchItemFailures names {}@{}, which is not in the batch",
+                    id.partition, id.offset
+                ));
             }
             let entry = lowest.entry(id.partition).or_insert(id.offset);
             *entry = (*entry).min(id.offset);
         }
-        Ok(records.iter().filter(|r| lowest.get(&records_key(r)).is_some_and(|&low| r.offset >= low)).cloned().collect())
+        Ok(records
+            .iter()
+            .filter(|r| lowest.get(&records_key(r)).is_some_and(|&low| r.offset >= low))
+            .cloned()
+            .collect())
     }
 
     /// Records that exhausted their retries go to the on-failure destination
@@ -222,19 +244,13 @@ impl EsmPoller {
         Ok(())
     }
 
-    /// Commits, per partition, the offset after the batch's last record.
-    fn commit(&self, batch: &[KafkaMessage]) -> anyhow::Result<()> {
-        let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
-        for r in batch {
-            let e = next.entry((r.topic.clone(), r.partition)).or_insert(r.offset + 1);
-            *e = (*e).max(r.offset + 1);
-        }
+    /// Commits, per partition, the offset after the last handled record.
+    fn commit(&self, next: &BTreeMap<(String, i32), i64>) -> anyhow::Result<()> {
         let mut list = TopicPartitionList::new();
-        for ((topic, partition), offset) in &next {
+        for ((topic, partition), offset) in next {
             list.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
         }
         self.consumer.commit(&list, CommitMode::Sync)?;
-        self.stats.records_committed.fetch_add(batch.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 }

@@ -47,8 +47,8 @@ impl EsmSettings {
             report_batch_item_failures: false,
             on_failure: None,
             max_payload_bytes: events::msk::MAX_INVOKE_PAYLOAD_BYTES,
-            event_source_arn: "arn:aws:kafka:us-east-1:000000000000:cluster/local/00000000-0000-0000-0000-000000000000-1"
-                .to_owned(),
+            event_source_arn:
+                "arn:aws:kafka:us-east-1:000000000000:cluster/local/00000000-0000-0000-0000-000000000000-1".to_owned(),
         }
     }
 
