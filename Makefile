@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help tools system-packages demo build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean
+.PHONY: help tools system-packages demo template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -74,6 +74,11 @@ invoke-consumer: tools ## Invoke the consumer under `make watch` with an MSK sam
 bench: ## Consumer benchmarks: Rust vs Python side by side, then criterion phases
 	cargo bench -p msk-consumer --bench compare
 	cargo bench -p msk-consumer --bench decode
+
+template: ## Render infra/cloudformation/template.json and run cfn-lint and checkov on it
+	cargo run -q -p infra -- template --out infra/cloudformation/template.json
+	$(VENV)/bin/cfn-lint infra/cloudformation/template.json
+	cd infra && BC_SKIP_MAPPING=TRUE ../$(VENV)/bin/checkov --framework cloudformation --skip-download --compact --quiet -f cloudformation/template.json
 
 clean: ## Remove build output and the repo-local tools
 	cargo clean

@@ -1,0 +1,69 @@
+//! The Camel aws-kinesis-source connector on MSK Connect: the plugin from the
+//! artifacts bucket, the seed's connector properties (names made consistent,
+//! the record key taken from the Kinesis partition key so one order stays on
+//! one Kafka partition), IAM auth and TLS to the cluster, worker logs in
+//! CloudWatch, and a role that reads this stream and writes this topic only.
+
+use serde_json::json;
+
+use super::iam::role;
+use super::kafka::{kafka_cluster_statement, log_group, TOPIC};
+use super::model::{get_att, r#ref, sub, Resource, Template};
+use super::network::{CLIENT_SG, PRIVATE_SUBNETS};
+use super::settings::Settings;
+use super::stream::STREAM;
+
+pub const CONNECTOR_CLASS: &str =
+    "org.apache.camel.kafkaconnector.awskinesissource.CamelAwskinesissourceSourceConnector";
+
+pub fn add(t: &mut Template, s: &Settings) {
+    t.add(
+        "ConnectorPlugin",
+        Resource::new(
+            "AWS::KafkaConnect::CustomPlugin",
+            json!({
+        "Name": sub("${AWS::StackName}-camel-aws-kinesis-source"),
+        "ContentType": "ZIP",
+        "Location": {"S3Location": {
+            "BucketArn": sub("arn:${AWS::Partition}:s3:::${ArtifactsBucket}"),
+            "FileKey": r#ref("ConnectorPluginKey")}}}),
+        ),
+    );
+    t.add("ConnectorLogGroup", log_group("/${AWS::StackName}/connector"));
+    let connect_topics = ["__amazon_msk_connect_*"];
+    t.add("ConnectorRole", role("kafkaconnect.amazonaws.com", vec![
+        json!({"Effect": "Allow",
+            "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"],
+            "Resource": get_att(STREAM, "Arn")}),
+        kafka_cluster_statement(
+            &["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:DescribeTopic", "kafka-cluster:WriteData",
+              "kafka-cluster:ReadData", "kafka-cluster:CreateTopic", "kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"],
+            &[&s.topic, connect_topics[0]], &["connect-*", "__amazon_msk_connect_*"]),
+        json!({"Effect": "Allow", "Action": ["logs:CreateLogDelivery", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"],
+            "Resource": get_att("ConnectorLogGroup", "Arn")}),
+    ]));
+    let properties = json!({
+        "connector.class": CONNECTOR_CLASS,
+        "tasks.max": "1",
+        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+        "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+        "topics": s.topic,
+        "camel.kamelet.aws-kinesis-source.region": r#ref("AWS::Region"),
+        "camel.kamelet.aws-kinesis-source.stream": r#ref(STREAM),
+        "camel.source.camelMessageHeaderKey": "CamelAwsKinesisPartitionKey"
+    });
+    t.add("Connector", Resource::new("AWS::KafkaConnect::Connector", json!({
+        "ConnectorName": sub("${AWS::StackName}-kinesis-source"),
+        "KafkaConnectVersion": "2.7.1",
+        "Capacity": {"ProvisionedCapacity": {"McuCount": 1, "WorkerCount": 1}},
+        "ConnectorConfiguration": properties,
+        "KafkaCluster": {"ApacheKafkaCluster": {
+            "BootstrapServers": get_att(TOPIC, "BootstrapBrokersSaslIam"),
+            "Vpc": {"SecurityGroups": [r#ref(CLIENT_SG)], "Subnets": PRIVATE_SUBNETS.map(r#ref)}}},
+        "KafkaClusterClientAuthentication": {"AuthenticationType": "IAM"},
+        "KafkaClusterEncryptionInTransit": {"EncryptionType": "TLS"},
+        "LogDelivery": {"WorkerLogDelivery": {"CloudWatchLogs": {"Enabled": true, "LogGroup": r#ref("ConnectorLogGroup")}}},
+        "Plugins": [{"CustomPlugin": {"CustomPluginArn": get_att("ConnectorPlugin", "CustomPluginArn"), "Revision": 1}}],
+        "ServiceExecutionRoleArn": get_att("ConnectorRole", "Arn")
+    })).depends_on("PrivateDefaultRoute"));
+}

@@ -1,0 +1,47 @@
+//! Roles: one per function and per connector, each statement naming the
+//! resources it applies to. The only `"Resource": "*"` statements are for
+//! read-only EC2 lookups (functions and mappings in a VPC) and X-Ray trace
+//! uploads, which IAM cannot scope to a resource.
+
+use serde_json::{json, Value};
+
+use super::model::{get_att, sub, Resource};
+
+/// Actions allowed on `"Resource": "*"`, because they take no other.
+pub const UNSCOPABLE_ACTIONS: [&str; 6] = [
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+];
+
+pub fn role(service: &str, statements: Vec<Value>) -> Resource {
+    Resource::new(
+        "AWS::IAM::Role",
+        json!({
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": "least-privilege", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}]
+        }),
+    )
+}
+
+/// Writing to the function's own log group.
+pub fn logs_statement(log_group: &str) -> Value {
+    json!({"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": get_att(log_group, "Arn")})
+}
+
+/// What Lambda needs for a function (or an MSK mapping's pollers) in a VPC:
+/// network interfaces created and deleted in this account and region only,
+/// and the read-only lookups, which take no resource.
+pub fn vpc_eni_statements() -> [Value; 2] {
+    [
+        json!({"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+            "Resource": sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*")}),
+        json!({"Effect": "Allow",
+            "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+            "Resource": "*"}),
+    ]
+}

@@ -1,0 +1,98 @@
+//! The MSK cluster (IAM auth, TLS in transit and between brokers, encrypted
+//! at rest, broker logs in CloudWatch), its configuration (the seed's
+//! settings, corrected), and the topic, created by a custom resource that
+//! also returns the bootstrap brokers `AWS::MSK::Cluster` does not expose.
+
+use serde_json::json;
+
+use super::model::{get_att, r#ref, sub, Resource, Template};
+use super::network::{BROKER_SG, CLIENT_SG, PRIVATE_SUBNETS};
+use super::settings::Settings;
+
+pub const CLUSTER: &str = "KafkaCluster";
+pub const TOPIC: &str = "RideTopic";
+
+/// The seed's cluster configuration, corrected: topics are created on
+/// purpose with a replication factor the cluster can hold, and writes
+/// survive one broker down.
+pub fn server_properties(s: &Settings) -> String {
+    [
+        "auto.create.topics.enable=false".to_owned(),
+        "delete.topic.enable=true".to_owned(),
+        "log.retention.hours=8".to_owned(),
+        format!("default.replication.factor={}", s.replication_factor),
+        format!("min.insync.replicas={}", s.min_insync_replicas()),
+        format!("num.partitions={}", s.partitions),
+    ]
+    .join("\n")
+}
+
+pub fn add(t: &mut Template, s: &Settings) {
+    t.add(
+        "KafkaConfiguration",
+        Resource::new(
+            "AWS::MSK::Configuration",
+            json!({
+        "Name": sub("${AWS::StackName}-carrides"),
+        "Description": "carrides cluster settings",
+        "ServerProperties": server_properties(s)}),
+        ),
+    );
+    t.add("BrokerLogGroup", log_group("/${AWS::StackName}/msk-brokers"));
+    t.add(CLUSTER, Resource::new("AWS::MSK::Cluster", json!({
+        "ClusterName": sub("${AWS::StackName}-carrides"),
+        "KafkaVersion": r#ref("KafkaVersion"),
+        "NumberOfBrokerNodes": s.broker_count,
+        "BrokerNodeGroupInfo": {
+            "InstanceType": r#ref("BrokerInstanceType"),
+            "ClientSubnets": PRIVATE_SUBNETS.map(r#ref),
+            "SecurityGroups": [r#ref(BROKER_SG)],
+            "StorageInfo": {"EBSStorageInfo": {"VolumeSize": 20}}},
+        "ClientAuthentication": {"Sasl": {"Iam": {"Enabled": true}}, "Unauthenticated": {"Enabled": false}},
+        "EncryptionInfo": {"EncryptionInTransit": {"ClientBroker": "TLS", "InCluster": true}},
+        "ConfigurationInfo": {"Arn": get_att("KafkaConfiguration", "Arn"), "Revision": 1},
+        "LoggingInfo": {"BrokerLogs": {"CloudWatchLogs": {"Enabled": true, "LogGroup": r#ref("BrokerLogGroup")}}},
+        "EnhancedMonitoring": "PER_TOPIC_PER_PARTITION"
+    })).disposable()
+      .skip_check("CKV_AWS_81", "encrypted at rest with the AWS-managed MSK key; a customer key adds cost to a demo"));
+
+    t.add(
+        TOPIC,
+        Resource::new(
+            "Custom::KafkaTopic",
+            json!({
+        "ServiceToken": get_att("TopicCreatorFunction", "Arn"),
+        "ClusterArn": r#ref(CLUSTER),
+        "Topic": s.topic,
+        "Partitions": s.partitions,
+        "ReplicationFactor": s.replication_factor}),
+        ),
+    );
+}
+
+/// A log group deleted with the stack, with the stack's retention.
+pub fn log_group(name: &str) -> Resource {
+    Resource::new(
+        "AWS::Logs::LogGroup",
+        json!({"LogGroupName": sub(name), "RetentionInDays": r#ref("LogRetentionDays")}),
+    )
+    .disposable()
+    .skip_check(
+        "CKV_AWS_158",
+        "CloudWatch Logs encrypts at rest with its own key; a customer KMS key adds cost to a demo",
+    )
+}
+
+/// Kafka actions a client role may take, on this cluster and its topics only.
+pub fn kafka_cluster_statement(actions: &[&str], topics: &[&str], groups: &[&str]) -> serde_json::Value {
+    let mut resources = vec![r#ref(CLUSTER)];
+    for topic in topics {
+        resources.push(sub(&format!("arn:${{AWS::Partition}}:kafka:${{AWS::Region}}:${{AWS::AccountId}}:topic/${{AWS::StackName}}-carrides/*/{topic}")));
+    }
+    for group in groups {
+        resources.push(sub(&format!("arn:${{AWS::Partition}}:kafka:${{AWS::Region}}:${{AWS::AccountId}}:group/${{AWS::StackName}}-carrides/*/{group}")));
+    }
+    json!({"Effect": "Allow", "Action": actions, "Resource": resources})
+}
+
+pub const CLIENT_SECURITY_GROUP: &str = CLIENT_SG;

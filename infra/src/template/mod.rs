@@ -1,0 +1,40 @@
+//! The CloudFormation template of the whole pipeline, built by one module
+//! per concern and serialised once.
+
+pub mod connector;
+pub mod functions;
+pub mod iam;
+pub mod kafka;
+pub mod model;
+pub mod network;
+pub mod parameters;
+pub mod schedule;
+pub mod settings;
+pub mod stream;
+
+use model::{get_att, r#ref, Template};
+use settings::{Settings, SettingsError};
+
+pub fn render(settings: &Settings) -> Result<Template, SettingsError> {
+    settings.validate()?;
+    let mut t = Template {
+        format_version: "2010-09-09",
+        description: "Kinesis -> MSK (Camel aws-kinesis-source on MSK Connect) -> Lambda car-ride pipeline, rendered by `infra template`".into(),
+        ..Template::default()
+    };
+    parameters::add(&mut t);
+    network::add(&mut t);
+    stream::add(&mut t);
+    kafka::add(&mut t, settings);
+    functions::add(&mut t, settings);
+    schedule::add(&mut t);
+    connector::add(&mut t, settings);
+    t.output("StreamName", "Kinesis stream the producer writes", r#ref(stream::STREAM));
+    t.output("ClusterArn", "MSK cluster", r#ref(kafka::CLUSTER));
+    t.output("BootstrapBrokers", "IAM bootstrap brokers (port 9098)", get_att(kafka::TOPIC, "BootstrapBrokersSaslIam"));
+    t.output("Topic", "Topic the connector fills", serde_json::Value::from(settings.topic.clone()));
+    t.output("ProducerFunction", "Producer Lambda", r#ref(functions::PRODUCER));
+    t.output("ConsumerFunction", "MSK consumer Lambda", r#ref(functions::CONSUMER));
+    t.output("DeadLetterBucket", "Poison records and discarded batches", r#ref(functions::DEAD_LETTERS));
+    Ok(t)
+}

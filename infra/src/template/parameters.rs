@@ -1,0 +1,72 @@
+//! What users change at deploy time without re-rendering the template.
+
+use serde_json::json;
+
+use super::model::Template;
+
+pub const ON_DEMAND: &str = "StreamOnDemand";
+
+pub fn add(t: &mut Template) {
+    let p = &mut t.parameters;
+    p.insert(
+        "ShardCount".into(),
+        json!({"Type": "Number", "Default": 2, "MinValue": 0, "MaxValue": 64,
+        "Description": "Kinesis shards; 0 makes the stream ON_DEMAND (billed per GB instead of per shard-hour)"}),
+    );
+    p.insert(
+        "BrokerInstanceType".into(),
+        json!({"Type": "String", "Default": "kafka.t3.small",
+        "AllowedValues": ["kafka.t3.small", "kafka.m5.large", "kafka.m7g.large", "kafka.m7g.xlarge"],
+        "Description": "MSK broker size (billed per broker-hour)"}),
+    );
+    p.insert(
+        "KafkaVersion".into(),
+        json!({"Type": "String", "Default": "3.6.0",
+        "AllowedValues": ["3.6.0", "3.7.x", "3.8.x", "3.9.x"],
+        "Description": "Kafka version (the seed's 2.8.1 is out of support on MSK)"}),
+    );
+    p.insert(
+        "BatchSize".into(),
+        json!({"Type": "Number", "Default": 500, "MinValue": 1, "MaxValue": 10000,
+        "Description": "Records per consumer invocation (event source mapping BatchSize)"}),
+    );
+    p.insert(
+        "BatchingWindowSeconds".into(),
+        json!({"Type": "Number", "Default": 1, "MinValue": 0, "MaxValue": 300,
+        "Description": "MaximumBatchingWindowInSeconds of the event source mapping"}),
+    );
+    p.insert(
+        "ScheduleRate".into(),
+        json!({"Type": "String", "Default": "rate(1 minute)",
+        "AllowedPattern": "^(rate\\(\\d+ (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$",
+        "Description": "How often the producer runs (EventBridge rate or cron expression)"}),
+    );
+    p.insert(
+        "RidesPerSchedule".into(),
+        json!({"Type": "Number", "Default": 100, "MinValue": 1, "MaxValue": 100000,
+        "Description": "Rides the producer emits per scheduled run"}),
+    );
+    p.insert(
+        "LogRetentionDays".into(),
+        json!({"Type": "Number", "Default": 14,
+        "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 180, 365],
+        "Description": "Retention of every log group of the stack"}),
+    );
+    p.insert(
+        "ArtifactsBucket".into(),
+        json!({"Type": "String", "AllowedPattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        "Description": "Bucket holding the function zips and the connector plugin (infra package uploads them)"}),
+    );
+    for (name, what) in [
+        ("ProducerCodeKey", "producer.zip"),
+        ("ConsumerCodeKey", "msk-consumer.zip"),
+        ("TopicCreatorCodeKey", "topic-creator.zip"),
+        ("ConnectorPluginKey", "the Camel aws-kinesis-source plugin zip"),
+    ] {
+        p.insert(
+            name.into(),
+            json!({"Type": "String", "MinLength": 1, "Description": format!("S3 key of {what} in ArtifactsBucket")}),
+        );
+    }
+    t.conditions.insert(ON_DEMAND.into(), json!({"Fn::Equals": [{"Ref": "ShardCount"}, 0]}));
+}
