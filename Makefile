@@ -36,10 +36,10 @@ demo: tools ## The whole pipeline locally: 20,000 rides through Kinesis, Kafka a
 build: tools ## Release build of both Lambdas for arm64 (provided.al2023), as zip files
 	@rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$$' || { \
 	  echo "make build: the arm64 standard library is missing: run 'rustup target add aarch64-unknown-linux-gnu'"; exit 1; }
-	cargo lambda build --release --arm64 --output-format zip -p producer -p msk-consumer
+	cargo lambda build --release --arm64 --output-format zip -p producer -p msk-consumer -p topic-creator
 
 build-native: tools ## Release build for this machine's architecture (no cross target needed)
-	cargo lambda build --release --output-format zip -p producer -p msk-consumer
+	cargo lambda build --release --output-format zip -p producer -p msk-consumer -p topic-creator
 
 test: tools ## Run every test: unit, property, emulator and cargo-lambda tests
 	cargo build --workspace --all-targets

@@ -35,6 +35,8 @@ pub fn all() -> Vec<Sample> {
         Sample { file_name: "msk-headers.json", json: pretty(&msk_headers()) },
         Sample { file_name: "msk-poison.json", json: pretty(&msk_poison()) },
         Sample { file_name: "msk-legacy-seed.json", json: pretty(&msk_legacy_seed()) },
+        Sample { file_name: "cfn-topic-create.json", json: pretty(&custom_resource("Create")) },
+        Sample { file_name: "cfn-topic-delete.json", json: pretty(&custom_resource("Delete")) },
     ]
 }
 
@@ -57,6 +59,32 @@ pub fn schedule_event() -> serde_json::Value {
         "resources": ["arn:aws:events:us-east-1:123456789012:rule/carrides-producer-schedule"],
         "detail": {}
     })
+}
+
+/// What CloudFormation sends the topic-creator custom resource (scalars as
+/// strings, as CloudFormation passes them). Tests point `ResponseURL` at a
+/// local server.
+pub fn custom_resource(request_type: &str) -> serde_json::Value {
+    let mut event = json!({
+        "RequestType": request_type,
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:carrides-topic-creator",
+        "ResponseURL": "https://cloudformation-response.example.invalid/response",
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/carrides/5b0c1f40-0000-11f0-8000-0a1b2c3d4e5f",
+        "RequestId": "7c1d9e2a-3b4f-4a5b-9c6d-7e8f90a1b2c3",
+        "ResourceType": "Custom::KafkaTopic",
+        "LogicalResourceId": "RideTopic",
+        "ResourceProperties": {
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:carrides-topic-creator",
+            "ClusterArn": SAMPLE_CLUSTER_ARN,
+            "Topic": SAMPLE_TOPIC,
+            "Partitions": "4",
+            "ReplicationFactor": "2"
+        }
+    });
+    if request_type != "Create" {
+        event["PhysicalResourceId"] = json!(format!("{SAMPLE_CLUSTER_ARN}/{SAMPLE_TOPIC}"));
+    }
+    event
 }
 
 /// The Kafka record the Camel connector writes for one Kinesis record.

@@ -73,6 +73,19 @@ fn the_schedule_sample_is_an_eventbridge_scheduled_event() {
 }
 
 #[test]
+fn the_custom_resource_samples_are_cloudformation_requests() {
+    use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest as Request;
+    let create: Request =
+        serde_json::from_str(&std::fs::read_to_string(sample_dir().join("cfn-topic-create.json")).expect("read"))
+            .expect("create");
+    assert!(matches!(create, Request::Create(_)));
+    let delete: Request =
+        serde_json::from_str(&std::fs::read_to_string(sample_dir().join("cfn-topic-delete.json")).expect("read"))
+            .expect("delete");
+    assert!(matches!(delete, Request::Delete(_)));
+}
+
+#[test]
 fn the_large_batch_parses_with_aws_lambda_events() {
     let json = serde_json::to_string(&samples::msk_large(events::msk::MAX_INVOKE_PAYLOAD_BYTES)).expect("json");
     let theirs: KafkaEvent = serde_json::from_str(&json).expect("KafkaEvent");

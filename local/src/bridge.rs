@@ -88,8 +88,9 @@ pub async fn run(
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "5")
-        // Wait out a broker outage instead of failing deliveries.
-        .set("message.timeout.ms", "300000")
+        // A delivery stuck past this fails, and the shard reader starts again
+        // from its stored offset: a stall becomes a (bounded) redelivery.
+        .set("message.timeout.ms", "30000")
         .create()?;
     let mut running: HashMap<String, Reader> = HashMap::new();
     loop {
@@ -260,7 +261,7 @@ async fn write_records(
             if config.key_from_partition_key {
                 message = message.key(partition_key);
             }
-            producer.send(message, Duration::from_secs(300))
+            producer.send(message, Duration::from_secs(30))
         })
         .collect();
     for delivery in futures::future::join_all(deliveries).await {
@@ -278,7 +279,7 @@ async fn commit_offset(
     let key = format!("{}/{shard}", config.stream);
     let value = serde_json::to_vec(offset)?;
     producer
-        .send(FutureRecord::to(&config.offsets_topic).key(&key).payload(&value), Duration::from_secs(300))
+        .send(FutureRecord::to(&config.offsets_topic).key(&key).payload(&value), Duration::from_secs(30))
         .await
         .map_err(|(e, _)| anyhow::anyhow!("storing the offset of {shard}: {e}"))?;
     Ok(())

@@ -43,7 +43,7 @@ pub enum SettingsError {
 
 impl Settings {
     pub fn validate(&self) -> Result<(), SettingsError> {
-        if self.broker_count == 0 || self.broker_count % AZ_COUNT != 0 {
+        if self.broker_count == 0 || !self.broker_count.is_multiple_of(AZ_COUNT) {
             return Err(SettingsError::BrokersNotPerZone(self.broker_count));
         }
         if self.replication_factor == 0 {

@@ -32,7 +32,8 @@ impl FunctionInvoker {
             .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
             .timeout_config(
                 aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
-                    .operation_timeout(std::time::Duration::from_secs(900))
+                    // The consumer's timeout in the template is 120 s.
+                    .operation_timeout(std::time::Duration::from_secs(150))
                     .build(),
             )
             .build();

@@ -122,7 +122,15 @@ impl EsmPoller {
                 break;
             }
             let Ok(message) = tokio::time::timeout(left, self.consumer.recv()).await else { break };
-            let message = to_message(&message?);
+            // An error (a broker going away) ends the batch; it must not
+            // discard the records already taken from the consumer's queue.
+            let message = match message {
+                Ok(message) => to_message(&message),
+                Err(e) => {
+                    tracing::warn!(error = %e, records = batch.len(), "poll error; delivering the batch so far");
+                    break;
+                }
+            };
             let record_size = message.to_msk_record().json_len() + 1 + message.topic.len() + 16;
             if size + record_size > self.settings.max_payload_bytes {
                 *self.carry.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(message);

@@ -1,0 +1,32 @@
+//! `GetBootstrapBrokers` through `aws-sdk-kafka`: the IAM (port 9098) string.
+
+use aws_sdk_kafka::Client;
+
+use crate::{BrokerLookup, TopicError};
+
+pub struct MskBrokers(pub Client);
+
+impl BrokerLookup for MskBrokers {
+    async fn bootstrap_brokers(&self, cluster_arn: &str) -> Result<String, TopicError> {
+        let error = |message: String| TopicError::Brokers { cluster: cluster_arn.to_owned(), message };
+        let out = self
+            .0
+            .get_bootstrap_brokers()
+            .cluster_arn(cluster_arn)
+            .send()
+            .await
+            .map_err(|e| error(aws_sdk_kafka::error::DisplayErrorContext(e).to_string()))?;
+        out.bootstrap_broker_string_sasl_iam
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| error("the cluster has no IAM bootstrap brokers: enable IAM client authentication".into()))
+    }
+}
+
+/// A fixed broker list: a self-managed or local cluster.
+pub struct FixedBrokers(pub String);
+
+impl BrokerLookup for FixedBrokers {
+    async fn bootstrap_brokers(&self, _cluster_arn: &str) -> Result<String, TopicError> {
+        Ok(self.0.clone())
+    }
+}

@@ -1,0 +1,125 @@
+//! The topic creator: a CloudFormation custom resource Lambda in the VPC that
+//! looks up the MSK cluster's IAM bootstrap brokers (`GetBootstrapBrokers`;
+//! `AWS::MSK::Cluster` does not return them), creates the pipeline's topic
+//! with the wanted partitions and replication (idempotently), and answers
+//! CloudFormation with the brokers so the connector in the same stack can use
+//! them. Every path answers CloudFormation, so a stack never hangs on it.
+
+pub mod admin;
+pub mod brokers;
+pub mod request;
+pub mod respond;
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use aws_lambda_events::event::cloudformation::{
+    CloudFormationCustomResourceRequest as Request, CloudFormationCustomResourceResponse as Response,
+    CloudFormationCustomResourceResponseStatus as Status,
+};
+use serde_json::Value;
+
+use crate::request::{topic_spec, TopicSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TopicError {
+    #[error("looking up the bootstrap brokers of {cluster}: {message}")]
+    Brokers { cluster: String, message: String },
+    #[error("creating topic {topic}: {message}")]
+    Create { topic: String, message: String },
+    #[error("answering CloudFormation at the response URL: {0}")]
+    Respond(String),
+}
+
+/// What happened to the topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicOutcome {
+    Created,
+    AlreadyExisted,
+}
+
+pub trait BrokerLookup: Send + Sync {
+    fn bootstrap_brokers(&self, cluster_arn: &str) -> impl Future<Output = Result<String, TopicError>> + Send;
+}
+
+pub trait TopicAdmin: Send + Sync {
+    fn ensure_topic(
+        &self,
+        bootstrap: &str,
+        spec: &TopicSpec,
+    ) -> impl Future<Output = Result<TopicOutcome, TopicError>> + Send;
+}
+
+pub trait Responder: Send + Sync {
+    fn respond(&self, url: &str, response: &Response) -> impl Future<Output = Result<(), TopicError>> + Send;
+}
+
+pub struct Deps<B, A, R> {
+    pub brokers: B,
+    pub admin: A,
+    pub responder: R,
+}
+
+/// The attribute the template reads with `Fn::GetAtt`.
+pub const BOOTSTRAP_ATTRIBUTE: &str = "BootstrapBrokersSaslIam";
+
+/// Handles one request and always answers CloudFormation; returns the answer.
+pub async fn handle<B: BrokerLookup, A: TopicAdmin, R: Responder>(
+    request: Request,
+    deps: &Deps<B, A, R>,
+) -> Result<Response, TopicError> {
+    let (url, mut response, properties, delete) = match request {
+        Request::Create(r) => {
+            (r.response_url, base(r.stack_id, r.request_id, r.logical_resource_id, None), r.resource_properties, false)
+        }
+        Request::Update(r) => {
+            let id = Some(r.physical_resource_id);
+            (r.response_url, base(r.stack_id, r.request_id, r.logical_resource_id, id), r.resource_properties, false)
+        }
+        Request::Delete(r) => {
+            let id = Some(r.physical_resource_id);
+            (r.response_url, base(r.stack_id, r.request_id, r.logical_resource_id, id), r.resource_properties, true)
+        }
+        _ => return Err(TopicError::Respond("unknown CloudFormation request type".into())),
+    };
+    if delete {
+        // The topic goes with the cluster; a delete after a failed create
+        // must succeed too, or the stack could never be removed.
+        tracing::info!(physical_resource_id = %response.physical_resource_id, "delete: nothing to do");
+    } else {
+        match create(&properties, deps).await {
+            Ok((spec, bootstrap, outcome)) => {
+                tracing::info!(topic = %spec.topic, ?outcome, "topic ready");
+                response.physical_resource_id = format!("{}/{}", spec.cluster_arn, spec.topic);
+                response.data = HashMap::from([(BOOTSTRAP_ATTRIBUTE.to_owned(), bootstrap)]);
+            }
+            Err(reason) => {
+                tracing::error!(%reason, "topic not created");
+                response.status = Status::Failed;
+                response.reason = Some(reason);
+            }
+        }
+    }
+    deps.responder.respond(&url, &response).await?;
+    Ok(response)
+}
+
+async fn create<B: BrokerLookup, A: TopicAdmin, R: Responder>(
+    properties: &Value,
+    deps: &Deps<B, A, R>,
+) -> Result<(TopicSpec, String, TopicOutcome), String> {
+    let spec = topic_spec(properties).map_err(|e| e.to_string())?;
+    let bootstrap = deps.brokers.bootstrap_brokers(&spec.cluster_arn).await.map_err(|e| e.to_string())?;
+    let outcome = deps.admin.ensure_topic(&bootstrap, &spec).await.map_err(|e| e.to_string())?;
+    Ok((spec, bootstrap, outcome))
+}
+
+fn base(stack_id: String, request_id: String, logical_resource_id: String, physical: Option<String>) -> Response {
+    let mut response = Response::default();
+    response.status = Status::Success;
+    response.physical_resource_id = physical.unwrap_or_else(|| format!("{logical_resource_id}-pending"));
+    response.stack_id = stack_id;
+    response.request_id = request_id;
+    response.logical_resource_id = logical_resource_id;
+    response
+}
