@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help tools system-packages demo template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean
+.PHONY: help tools system-packages demo demo-optimised template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ $(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
 
 demo: tools ## The whole pipeline locally: 20,000 rides through Kinesis, Kafka and Lambda, then a report (lost must be 0)
 	cargo run -q -p local -- demo $(DEMO_ARGS)
+
+demo-optimised: tools ## The demo with optimised builds (profile `demo`; the first run compiles everything again, ~15 min here)
+	LOCAL_FUNCTIONS_PROFILE=demo cargo run -q --profile demo -p local -- demo $(DEMO_ARGS)
 
 build: tools ## Release build of both Lambdas for arm64 (provided.al2023), as zip files
 	@rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$$' || { \

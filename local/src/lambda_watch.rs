@@ -27,6 +27,11 @@ impl LambdaWatch {
         command
             .args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()])
             .current_dir(tools::repo_root());
+        // `make demo` runs the functions optimised (profile `demo`); tests
+        // share the workspace's debug build.
+        if let Some(profile) = std::env::var("LOCAL_FUNCTIONS_PROFILE").ok().filter(|p| !p.is_empty()) {
+            command.args(["--profile", &profile]);
+        }
         for var in env_vars {
             command.args(["--env-var", &var]);
         }

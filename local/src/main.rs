@@ -88,9 +88,10 @@ async fn run(
     stack.warm_up().await?;
     spinner.finish_with_message("functions ready");
 
-    let started = Instant::now();
     let bridge = stack.spawn_bridge();
     let poller = stack.spawn_poller(stack.esm_settings())?;
+    stack.wait_for_poller(Duration::from_secs(60)).await?;
+    let started = Instant::now();
     let every = Duration::from_secs_f64(1.0 / rate.max(0.01));
     let schedule = stack.spawn_schedule(every, invocations);
 
@@ -103,6 +104,9 @@ async fn run(
     };
     let (produced, kafka, consumed) = (bar("produced"), bar("in Kafka"), bar("consumed"));
     let deadline = Instant::now().checked_add(timeout);
+    // Without a terminal the bars draw nothing: print a line every 2 s instead.
+    let plain = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut next_line = Instant::now();
     let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
     loop {
         let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + 1;
@@ -113,6 +117,15 @@ async fn run(
                 bar.set_length(sent.max(value));
             }
             bar.set_position(value);
+        }
+        if plain && Instant::now() >= next_line {
+            next_line += Duration::from_secs(2);
+            eprintln!(
+                "{:>6.1}s produced {sent:>7}  in Kafka {written:>7}  consumed {done:>7}  (invocations {}, failed {})",
+                started.elapsed().as_secs_f64(),
+                stack.esm_stats.invocations.load(Ordering::Relaxed),
+                stack.esm_stats.failed_invocations.load(Ordering::Relaxed)
+            );
         }
         let finished = schedule.is_finished() && done >= sent && written >= sent;
         if finished || deadline.is_some_and(|d| Instant::now() > d) || bridge.is_finished() || poller.is_finished() {

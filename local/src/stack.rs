@@ -110,8 +110,9 @@ impl LocalStack {
         tokio::spawn(bridge::run(self.bridge_config(), self.kinesis.clone(), self.bridge_stats.clone()))
     }
 
-    /// The mapping's default settings for this stack (group id as
-    /// `AmazonManagedKafkaEventSourceConfig.ConsumerGroupId` would set it).
+    /// The mapping's settings for this stack, the template's defaults (group id
+    /// as `AmazonManagedKafkaEventSourceConfig.ConsumerGroupId` sets it,
+    /// batch size 500, 10 retries, an on-failure destination).
     pub fn esm_settings(&self) -> EsmSettings {
         let mut settings = EsmSettings::new(&self.options.topic, "carrides-msk-consumer");
         settings.on_failure = Some(self.options.data_dir.join("on-failure.jsonl"));
@@ -127,6 +128,17 @@ impl LocalStack {
             self.esm_stats.clone(),
         )?;
         Ok(tokio::spawn(poller.run()))
+    }
+
+    /// Waits until the poller joined its consumer group (a first rebalance
+    /// takes seconds), so a run's latency does not include it.
+    pub async fn wait_for_poller(&self, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = std::time::Instant::now() + timeout;
+        while !self.esm_stats.assigned.load(std::sync::atomic::Ordering::Relaxed) {
+            anyhow::ensure!(std::time::Instant::now() < deadline, "the poller got no partitions within {timeout:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
     }
 
     pub fn spawn_schedule(&self, every: Duration, invocations: Option<u64>) -> JoinHandle<()> {

@@ -104,6 +104,7 @@ async fn every_ride_arrives_once_in_order_and_poison_is_quarantined() {
     let started = Instant::now();
     let bridge = stack.spawn_bridge();
     let poller = stack.spawn_poller(stack.esm_settings()).expect("poller");
+    stack.wait_for_poller(Duration::from_secs(60)).await.expect("poller joined its group");
     let schedule = stack.spawn_schedule(Duration::from_millis(200), Some(10));
     put_ordered_rides_and_poison(&stack, 200, 5, 7).await;
     let report = settle(&stack, started, Duration::from_secs(180)).await;

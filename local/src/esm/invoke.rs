@@ -24,6 +24,12 @@ pub struct FunctionInvoker {
 
 impl FunctionInvoker {
     pub fn new(endpoint: &str, function: &str) -> Self {
+        Self::with_timeout(endpoint, function, std::time::Duration::from_secs(150))
+    }
+
+    /// `timeout` bounds one invocation; the first one under `cargo lambda
+    /// watch` includes compiling the function.
+    pub fn with_timeout(endpoint: &str, function: &str, timeout: std::time::Duration) -> Self {
         let config = aws_sdk_lambda::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(LOCAL_REGION))
@@ -31,10 +37,7 @@ impl FunctionInvoker {
             .endpoint_url(endpoint)
             .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
             .timeout_config(
-                aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
-                    // The consumer's timeout in the template is 120 s.
-                    .operation_timeout(std::time::Duration::from_secs(150))
-                    .build(),
+                aws_sdk_lambda::config::timeout::TimeoutConfig::builder().operation_timeout(timeout).build(),
             )
             .build();
         Self { client: aws_sdk_lambda::Client::from_conf(config), function: function.to_owned() }

@@ -26,6 +26,8 @@ pub struct EsmStats {
     /// From the consumer's summaries (when it returns them).
     pub rides_consumed: AtomicU64,
     pub poison_reported: AtomicU64,
+    /// The consumer group has given this poller its partitions.
+    pub assigned: std::sync::atomic::AtomicBool,
 }
 
 pub struct EsmPoller {
@@ -105,10 +107,13 @@ impl EsmPoller {
     async fn next_batch(&self) -> anyhow::Result<Vec<KafkaMessage>> {
         let mut batch = Vec::new();
         let mut size = 512;
+        if !self.stats.assigned.load(Ordering::Relaxed) && self.consumer.assignment().is_ok_and(|a| a.count() > 0) {
+            self.stats.assigned.store(true, Ordering::Relaxed);
+        }
         let carried = self.carry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         let first = match carried {
             Some(message) => message,
-            None => match tokio::time::timeout(Duration::from_secs(1), self.consumer.recv()).await {
+            None => match tokio::time::timeout(Duration::from_millis(250), self.consumer.recv()).await {
                 Ok(message) => to_message(&message?),
                 Err(_) => return Ok(batch),
             },
