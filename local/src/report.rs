@@ -52,27 +52,8 @@ pub fn read_ledger(dir: &Path) -> anyhow::Result<Vec<Consumed>> {
     Ok(out)
 }
 
-/// Lines in every dead-letter file under `dir`.
-pub fn count_dead_letters(dir: &Path) -> usize {
-    fn walk(dir: &Path, n: &mut usize) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for path in entries.filter_map(Result::ok).map(|e| e.path()) {
-            if path.is_dir() {
-                walk(&path, n);
-            } else if path.extension().is_some_and(|e| e == "jsonl") {
-                *n += std::fs::read_to_string(&path).map_or(0, |s| s.lines().count());
-            }
-        }
-    }
-    let mut n = 0;
-    walk(dir, &mut n);
-    n
-}
-
-/// The distinct Kinesis records (by sequence number) among the dead letters:
-/// a record the bridge delivered twice is quarantined twice, once per offset.
-pub fn distinct_dead_letters(dir: &Path) -> anyhow::Result<HashSet<String>> {
-    use base64::Engine as _;
+/// Every `.jsonl` file under `dir`, recursively, in a stable order.
+fn jsonl_files(dir: &Path) -> Vec<std::path::PathBuf> {
     fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         for path in entries.filter_map(Result::ok).map(|e| e.path()) {
@@ -85,8 +66,21 @@ pub fn distinct_dead_letters(dir: &Path) -> anyhow::Result<HashSet<String>> {
     }
     let mut files = Vec::new();
     walk(dir, &mut files);
+    files.sort();
+    files
+}
+
+/// Lines in every dead-letter file under `dir`.
+pub fn count_dead_letters(dir: &Path) -> usize {
+    jsonl_files(dir).iter().map(|f| std::fs::read_to_string(f).map_or(0, |s| s.lines().count())).sum()
+}
+
+/// The distinct Kinesis records (by sequence number) among the dead letters:
+/// a record the bridge delivered twice is quarantined twice, once per offset.
+pub fn distinct_dead_letters(dir: &Path) -> anyhow::Result<HashSet<String>> {
+    use base64::Engine as _;
     let mut distinct = HashSet::new();
-    for file in files {
+    for file in jsonl_files(dir) {
         for line in std::fs::read_to_string(&file)?.lines().filter(|l| !l.is_empty()) {
             let letter: serde_json::Value = serde_json::from_str(line)?;
             let sequence = letter["headers"]
@@ -170,5 +164,32 @@ impl std::fmt::Display for PipelineReport {
         writeln!(f, "poison in Kinesis     {} (dead-lettered: {})", self.poison_in_kinesis, self.dead_lettered)?;
         writeln!(f, "latency p50 / p99     {} ms / {} ms", self.latency_p50_ms, self.latency_p99_ms)?;
         write!(f, "throughput            {:.0} rides/s", self.rides_per_second)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_letters_are_counted_per_line_and_distinct_per_kinesis_record() {
+        use base64::Engine as _;
+        let dir = std::env::temp_dir().join(format!("report-test-{}", std::process::id()));
+        let seq = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let letter = |offset: i64, sequence: &str| {
+            serde_json::json!({"partition": 0, "offset": offset,
+                "headers": [{"name": events::camel::SEQUENCE_NUMBER, "value": seq(sequence)}]})
+            .to_string()
+        };
+        std::fs::create_dir_all(dir.join("carrides-0")).expect("dir");
+        std::fs::write(dir.join("carrides-0/a.jsonl"), format!("{}\n{}\n", letter(1, "s1"), letter(2, "s2")))
+            .expect("a");
+        // The same Kinesis record delivered again at another offset.
+        std::fs::write(dir.join("carrides-0/b.jsonl"), format!("{}\n", letter(9, "s1"))).expect("b");
+        std::fs::write(dir.join("carrides-0/ignored.txt"), "x\n").expect("c");
+        assert_eq!(count_dead_letters(&dir), 3);
+        assert_eq!(distinct_dead_letters(&dir).expect("distinct").len(), 2);
+        assert_eq!(count_dead_letters(&dir.join("missing")), 0);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
