@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use msk_consumer::config::{Config, DeadLetterTarget};
+use msk_consumer::config::Config;
 use msk_consumer::{process_batch, Invocation};
 use serde_json::{json, Value};
 
@@ -84,12 +84,7 @@ fn run_child(command: &mut Command) -> anyhow::Result<Value> {
 /// every record decoded, validated and aggregated.
 fn measure_rust(path: &Path, iterations: usize) -> anyhow::Result<()> {
     let body = std::fs::read(path)?;
-    let config = Config {
-        dead_letters: DeadLetterTarget::Dir("unused".into()),
-        max_record_bytes: 1 << 20,
-        partial_batch_response: false,
-        ride_ledger_dir: None,
-    };
+    let config = Config::with_dead_letter_dir("unused");
     let now_ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis())?;
     let invocation = Invocation { request_id: "bench".into(), now_ms };
     let mut times = Vec::with_capacity(iterations);

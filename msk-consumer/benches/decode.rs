@@ -7,17 +7,12 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use events::msk::{MskEvent, MAX_INVOKE_PAYLOAD_BYTES};
-use msk_consumer::config::{Config, DeadLetterTarget};
+use msk_consumer::config::Config;
 use msk_consumer::{process_batch, Invocation};
 
 fn consumer(c: &mut Criterion) {
     let body = serde_json::to_string(&events::samples::msk_large(MAX_INVOKE_PAYLOAD_BYTES)).expect("json");
-    let config = Config {
-        dead_letters: DeadLetterTarget::Dir("unused".into()),
-        max_record_bytes: 1 << 20,
-        partial_batch_response: false,
-        ride_ledger_dir: None,
-    };
+    let config = Config::with_dead_letter_dir("unused");
     let invocation = Invocation { request_id: "bench".into(), now_ms: events::samples::SAMPLE_NOW_MS + 60_000 };
     let mut group = c.benchmark_group("msk-6MB");
     group.throughput(Throughput::Bytes(body.len() as u64)).sample_size(30);

@@ -32,6 +32,17 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The defaults with a directory sink: what the local stack, tests and
+    /// benchmarks start from.
+    pub fn with_dead_letter_dir(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dead_letters: DeadLetterTarget::Dir(dir.into()),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            partial_batch_response: false,
+            ride_ledger_dir: None,
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }

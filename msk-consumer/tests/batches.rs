@@ -7,17 +7,12 @@ use std::path::Path;
 use base64::Engine as _;
 use events::msk::{BatchResponse, ItemIdentifier, KafkaMessage, MskEvent};
 use events::samples::{self, SAMPLE_NOW_MS};
-use msk_consumer::config::{Config, DeadLetterTarget};
+use msk_consumer::config::Config;
 use msk_consumer::dead_letter::memory::MemorySink;
 use msk_consumer::{handle, handle_payload, BatchSummary, ConsumerError, ConsumerResponse, Deps, Invocation};
 
 fn deps(partial: bool, max_record_bytes: usize) -> Deps<MemorySink> {
-    let config = Config {
-        dead_letters: DeadLetterTarget::Dir("unused".into()),
-        max_record_bytes,
-        partial_batch_response: partial,
-        ride_ledger_dir: None,
-    };
+    let config = Config { max_record_bytes, partial_batch_response: partial, ..Config::with_dead_letter_dir("unused") };
     Deps { config, dead_letters: MemorySink::new(), ledger: None }
 }
 

@@ -3,7 +3,7 @@
 //! loopback through the real `aws-sdk-s3` client.
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use msk_consumer::config::{Config, DeadLetterTarget};
+use msk_consumer::config::Config;
 use msk_consumer::dead_letter::dir::DirSink;
 use msk_consumer::dead_letter::s3::S3Sink;
 use msk_consumer::dead_letter::{DeadLetterBatch, DeadLetterSink};
@@ -14,12 +14,7 @@ fn poison_batch() -> DeadLetterBatch {
     let payload = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/samples/msk-poison.json"))
         .expect("sample");
     let event = serde_json::from_str(&payload).expect("event");
-    let config = Config {
-        dead_letters: DeadLetterTarget::Dir("unused".into()),
-        max_record_bytes: 1 << 20,
-        partial_batch_response: false,
-        ride_ledger_dir: None,
-    };
+    let config = Config::with_dead_letter_dir("unused");
     let invocation = Invocation { request_id: "req-9".into(), now_ms: events::samples::SAMPLE_NOW_MS + 1_000 };
     let (_, mut quarantine, _) = process_batch(&event, &invocation, &config);
     quarantine.pop().expect("one partition of poison")

@@ -5,17 +5,12 @@
 use base64::Engine as _;
 use events::msk::MskEvent;
 use events::samples;
-use msk_consumer::config::{Config, DeadLetterTarget};
+use msk_consumer::config::Config;
 use msk_consumer::{process_batch, Invocation};
 use proptest::prelude::*;
 
 fn config() -> Config {
-    Config {
-        dead_letters: DeadLetterTarget::Dir("unused".into()),
-        max_record_bytes: 4096,
-        partial_batch_response: false,
-        ride_ledger_dir: None,
-    }
+    Config { max_record_bytes: 4096, ..Config::with_dead_letter_dir("unused") }
 }
 
 fn invocation() -> Invocation {
