@@ -1,55 +1,97 @@
 //! `infra`: deploy and operate the pipeline in an AWS account.
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
-use infra::template::{self, settings::Settings};
+use infra::aws::AwsArgs;
+use infra::deploy::DeployArgs;
+use infra::destroy::DestroyArgs;
+use infra::invoke::InvokeArgs;
+use infra::logs::LogsArgs;
+use infra::names::{StackName, DEFAULT_STACK};
+use infra::package::PackageArgs;
+use infra::template::args::RenderArgs;
+
+const LONG_ABOUT: &str = "\
+Deploy tool for the Kinesis -> MSK -> Lambda pipeline.
+
+A first deployment, from the repository root:
+  infra deploy                 build the Lambdas (arm64), fetch the Camel plugin, upload both,
+                               show the change set, ask, then follow the stack's events
+  infra status                 stack outputs, the consumer's event source mapping, the
+                               connector's state, the consumer group's offset lag
+  infra logs --follow          producer, consumer and connector logs, pretty-printed
+  infra invoke                 run the producer once with events/samples/producer-invoke.json
+  infra destroy --purge        delete the stack and the artifacts bucket (asks first)
+
+Credentials come from the default AWS chain (environment, ~/.aws, SSO, instance role);
+--profile and --region choose. The stack is a VPC over two zones with one NAT gateway, a
+KMS-encrypted Kinesis stream, an MSK cluster with IAM auth and TLS, the Camel
+aws-kinesis-source connector on MSK Connect, the producer on an EventBridge schedule and the
+consumer behind an MSK event source mapping.
+
+Cost: MSK brokers, the connector's MCU, the NAT gateway and the mapping's provisioned pollers
+bill by the hour whether or not rides flow (roughly USD 5-6 per day in us-east-1 with the
+defaults); destroy the stack when you are done.";
 
 #[derive(Parser)]
-#[command(
-    about = "Deploy tool for the Kinesis -> MSK -> Lambda pipeline",
-    long_about = "Deploy tool for the Kinesis -> MSK -> Lambda pipeline.\n\n`infra template` renders the CloudFormation template: a VPC over two zones with one NAT gateway, a KMS-encrypted Kinesis stream, an MSK cluster with IAM auth and TLS, the Camel aws-kinesis-source connector on MSK Connect, the producer on an EventBridge schedule and the consumer behind an MSK event source mapping. MSK brokers, the connector's MCU, the NAT gateway and the mapping's provisioned pollers bill by the hour whether or not rides flow: destroy the stack when you are done."
-)]
+#[command(about = "Deploy tool for the Kinesis -> MSK -> Lambda pipeline", long_about = LONG_ABOUT)]
 struct Cli {
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// The CloudFormation stack (also names the functions, log groups and artifacts bucket).
+    #[arg(long, global = true, env = "STACK_NAME", default_value = DEFAULT_STACK)]
+    stack_name: StackName,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Render the CloudFormation template (JSON) to stdout or --out.
-    Template {
-        /// Write here instead of stdout.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// MSK brokers (a multiple of the 2 availability zones).
-        #[arg(long, default_value_t = 2)]
-        brokers: u32,
-        /// Replicas per partition (at most --brokers).
-        #[arg(long, default_value_t = 2)]
-        replication_factor: u32,
-        /// Partitions of the topic.
-        #[arg(long, default_value_t = 4)]
-        partitions: u32,
-        /// Topic the connector writes and the consumer reads.
-        #[arg(long, default_value = "carrides")]
-        topic: String,
-    },
+    /// Render the CloudFormation template (JSON) to stdout or --out. Needs no AWS access.
+    Template(RenderArgs),
+    /// Build the Lambdas, fetch the connector plugin, upload what changed to the artifacts bucket.
+    Package(PackageArgs),
+    /// Package, then create or update the stack through a change set, following its events.
+    Deploy(Box<DeployArgs>),
+    /// Stack status and outputs, event source mapping, connector state, consumer lag.
+    Status,
+    /// Show (or --follow) the producer, consumer and connector logs.
+    Logs(LogsArgs),
+    /// Invoke a deployed function with a sample event.
+    Invoke(InvokeArgs),
+    /// Delete the stack (asks first unless --yes); --purge also removes the artifacts bucket.
+    Destroy(DestroyArgs),
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
-        Command::Template { out, brokers, replication_factor, partitions, topic } => {
-            let settings =
-                Settings { broker_count: brokers, replication_factor, partitions, topic, ..Settings::default() };
-            let json = template::render(&settings)?.to_json();
-            match out {
-                Some(path) => {
-                    std::fs::write(&path, json).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?
-                }
-                None => print!("{json}"),
-            }
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("INFRA_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Command::Template(args) = &cli.command {
+        let json = infra::template::render(&args.template.settings())?.to_json();
+        match &args.out {
+            Some(path) => std::fs::write(path, json).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?,
+            None => print!("{json}"),
         }
+        return Ok(());
     }
-    Ok(())
+    let clients = cli.aws.load().await?;
+    let stack = &cli.stack_name;
+    match &cli.command {
+        Command::Template(_) => Ok(()),
+        Command::Package(args) => {
+            let artifacts = infra::package::package(&clients, stack, args).await?;
+            for (key, value) in artifacts.parameters() {
+                println!("{key}={value}");
+            }
+            Ok(())
+        }
+        Command::Deploy(args) => infra::deploy::deploy(&clients, stack, args).await,
+        Command::Status => infra::status::status(&clients, stack).await,
+        Command::Logs(args) => infra::logs::logs(&clients, stack, args).await,
+        Command::Invoke(args) => infra::invoke::invoke(&clients, stack, args).await,
+        Command::Destroy(args) => infra::destroy::destroy(&clients, stack, args).await,
+    }
 }

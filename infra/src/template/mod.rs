@@ -1,6 +1,7 @@
 //! The CloudFormation template of the whole pipeline, built by one module
 //! per concern and serialised once.
 
+pub mod args;
 pub mod connector;
 pub mod functions;
 pub mod iam;
@@ -12,6 +13,7 @@ pub mod schedule;
 pub mod settings;
 pub mod stream;
 
+pub use args::TemplateArgs;
 use model::{get_att, r#ref, Template};
 use settings::{Settings, SettingsError};
 

@@ -1,0 +1,126 @@
+//! `infra destroy`: delete the stack (asking first), following its events,
+//! and with `--purge` empty and delete the artifacts bucket too. The
+//! dead-letter bucket is retained by its DeletionPolicy: poison records are
+//! evidence; delete it by hand once read.
+
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+
+use crate::aws::{describe, Clients};
+use crate::deploy::events::EventWatcher;
+use crate::names::StackName;
+use crate::{confirm, stack};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DestroyArgs {
+    /// Delete without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Also empty and delete the artifacts bucket.
+    #[arg(long)]
+    pub purge: bool,
+    /// The artifacts bucket, if deploy was given one.
+    #[arg(long)]
+    pub artifacts_bucket: Option<String>,
+    /// Seconds between polls of the stack's events.
+    #[arg(long, default_value_t = 5, hide = true)]
+    pub poll_seconds: u64,
+}
+
+pub async fn destroy(clients: &Clients, stack_name: &StackName, args: &DestroyArgs) -> anyhow::Result<()> {
+    let cf = &clients.cloudformation;
+    let name = stack_name.as_str();
+    let existing = stack::find(cf, name).await?;
+    let bucket = match &args.artifacts_bucket {
+        Some(bucket) => bucket.clone(),
+        None => {
+            let identity = clients
+                .sts
+                .get_caller_identity()
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("sts:GetCallerIdentity: {}", describe(&e)))?;
+            stack_name.artifacts_bucket(identity.account().unwrap_or_default(), &clients.region())
+        }
+    };
+    if existing.is_none() && !args.purge {
+        println!("Stack {name} does not exist in {}: nothing to delete.", clients.region());
+        return Ok(());
+    }
+    let what = match (existing.is_some(), args.purge) {
+        (true, true) => format!("Delete stack {name} and the artifacts bucket {bucket}?"),
+        (true, false) => format!("Delete stack {name} (MSK, the connector, the functions, the VPC)?"),
+        _ => format!("Delete the artifacts bucket {bucket}?"),
+    };
+    if !args.yes && !confirm::ask(&what, name)? {
+        println!("Nothing deleted.");
+        return Ok(());
+    }
+
+    if let Some(deployed) = existing {
+        let stack_id = deployed.stack_id().unwrap_or(name).to_owned();
+        let mut watcher = EventWatcher::start(cf, &stack_id).await?;
+        watcher.poll = std::time::Duration::from_secs(args.poll_seconds.max(1));
+        cf.delete_stack()
+            .stack_name(&stack_id)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("deleting stack {name}: {}", describe(&e)))?;
+        let outcome = watcher.follow(name, deployed.outputs().len() as u64).await?;
+        if let Some(message) = outcome.failure_message(name) {
+            anyhow::bail!(
+                "{message}\nfix the cause (often a resource changed outside the stack), then run destroy again"
+            );
+        }
+        println!("Stack {name} deleted. The dead-letter bucket is retained on purpose (see README).");
+    }
+    if args.purge {
+        purge_bucket(&clients.s3, &bucket).await?;
+    }
+    Ok(())
+}
+
+/// Deletes every object version and delete marker, then the bucket.
+async fn purge_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Result<()> {
+    let mut deleted = 0usize;
+    loop {
+        let listing = match s3.list_object_versions().bucket(bucket).send().await {
+            Ok(listing) => listing,
+            Err(e) if describe(&e).contains("NoSuchBucket") => {
+                println!("Artifacts bucket {bucket} does not exist.");
+                return Ok(());
+            }
+            Err(e) => anyhow::bail!("listing s3://{bucket}: {}", describe(&e)),
+        };
+        let mut objects = Vec::new();
+        for v in listing.versions() {
+            objects.push((v.key().unwrap_or_default().to_owned(), v.version_id().map(str::to_owned)));
+        }
+        for m in listing.delete_markers() {
+            objects.push((m.key().unwrap_or_default().to_owned(), m.version_id().map(str::to_owned)));
+        }
+        if objects.is_empty() {
+            break;
+        }
+        for chunk in objects.chunks(1000) {
+            let ids = chunk
+                .iter()
+                .map(|(key, version)| ObjectIdentifier::builder().key(key).set_version_id(version.clone()).build())
+                .collect::<Result<Vec<_>, _>>()?;
+            let delete = Delete::builder().set_objects(Some(ids)).quiet(true).build()?;
+            s3.delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("emptying s3://{bucket}: {}", describe(&e)))?;
+            deleted += chunk.len();
+        }
+    }
+    s3.delete_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("deleting bucket {bucket}: {}", describe(&e)))?;
+    println!("Artifacts bucket {bucket} deleted ({deleted} objects).");
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! The three Lambda zips, built by cargo-lambda for arm64 (provided.al2023)
+//! or taken from a directory built earlier in cargo-lambda's layout.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::Context;
+
+/// Binary names, which are also the zip directories cargo-lambda writes.
+pub const FUNCTIONS: [&str; 3] = ["producer", "msk-consumer", "topic-creator"];
+
+pub fn zip_path(lambda_dir: &Path, function: &str) -> PathBuf {
+    lambda_dir.join(function).join("bootstrap.zip")
+}
+
+pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
+    let mut command = Command::new("cargo");
+    command.args(["lambda", "build", "--release", "--arm64", "--output-format", "zip", "--lambda-dir"]);
+    command.arg(lambda_dir);
+    for function in FUNCTIONS {
+        command.args(["-p", function]);
+    }
+    eprintln!("building the functions: {command:?}");
+    let status =
+        command.status().context("running `cargo lambda build`: install it with `make tools` (it comes from PyPI)")?;
+    if !status.success() {
+        anyhow::bail!(
+            "`cargo lambda build --release --arm64` failed ({status}); if the arm64 standard library is missing, run `rustup target add aarch64-unknown-linux-gnu`"
+        );
+    }
+    Ok(())
+}
+
+pub fn read_zips(lambda_dir: &Path) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
+    FUNCTIONS
+        .iter()
+        .map(|function| {
+            let path = zip_path(lambda_dir, function);
+            let bytes = std::fs::read(&path).with_context(|| {
+                format!("reading {}: build the functions first (`make build`) or drop --skip-build", path.display())
+            })?;
+            if !bytes.starts_with(b"PK\x03\x04") {
+                anyhow::bail!("{} is not a zip file", path.display());
+            }
+            Ok((*function, bytes))
+        })
+        .collect()
+}
