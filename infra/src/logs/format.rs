@@ -71,7 +71,7 @@ mod tests {
     #[test]
     fn lambda_platform_records_and_plain_text_stay_readable() {
         let report = r#"{"time":"2026-11-25T16:00:00Z","type":"platform.report","record":{"requestId":"r","metrics":{"durationMs":12.5,"maxMemoryUsedMB":20}}}"#;
-        assert_eq!(pretty(report), "platform.report requestId=r metrics.durationMs=12.5 metrics.maxMemoryUsedMB=20");
+        assert_eq!(pretty(report), "platform.report metrics.durationMs=12.5 metrics.maxMemoryUsedMB=20");
         assert_eq!(pretty("[Worker-0a] INFO task started\n"), "[Worker-0a] INFO task started");
         assert_eq!(pretty("[1,2]"), "[1,2]");
     }
