@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help tools system-packages demo demo-optimised template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean
+.PHONY: help tools system-packages demo demo-optimised template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean package deploy status logs invoke destroy
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -77,6 +77,28 @@ invoke-consumer: tools ## Invoke the consumer under `make watch` with an MSK sam
 bench: ## Consumer benchmarks: Rust vs Python side by side, then criterion phases
 	cargo bench -p msk-consumer --bench compare
 	cargo bench -p msk-consumer --bench decode
+
+# AWS: credentials from the default chain; AWS_PROFILE, AWS_REGION and
+# STACK_NAME choose; INFRA_ARGS passes more flags (`infra <command> --help`).
+INFRA := cargo run -q -p infra --
+
+package: tools ## AWS: build the Lambdas (arm64), fetch the Camel plugin, upload what changed
+	$(INFRA) package $(INFRA_ARGS)
+
+deploy: tools ## AWS: package, then create/update the stack via a change set (asks first), following its events
+	$(INFRA) deploy $(INFRA_ARGS)
+
+status: ## AWS: stack outputs, event source mapping, connector state, consumer lag
+	$(INFRA) status $(INFRA_ARGS)
+
+logs: ## AWS: producer, consumer and connector logs (INFRA_ARGS="--follow --since 30m")
+	$(INFRA) logs $(INFRA_ARGS)
+
+invoke: ## AWS: invoke the deployed producer with events/samples/producer-invoke.json
+	$(INFRA) invoke $(INFRA_ARGS)
+
+destroy: ## AWS: delete the stack (asks first); INFRA_ARGS=--purge also removes the artifacts bucket
+	$(INFRA) destroy $(INFRA_ARGS)
 
 template: ## Render infra/cloudformation/template.json and run cfn-lint and checkov on it
 	cargo run -q -p infra -- template --out infra/cloudformation/template.json
