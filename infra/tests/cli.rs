@@ -12,7 +12,16 @@ fn help_walks_through_deploy_status_logs_invoke_and_destroy_with_cost_notes() {
     let out = infra(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for needle in ["infra deploy", "infra status", "infra logs --follow", "infra invoke", "infra destroy --purge", "bill by the hour", "--profile", "--region"] {
+    for needle in [
+        "infra deploy",
+        "infra status",
+        "infra logs --follow",
+        "infra invoke",
+        "infra destroy --purge",
+        "bill by the hour",
+        "--profile",
+        "--region",
+    ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }
     let logs = String::from_utf8_lossy(&infra(&["logs", "--help"]).stdout).into_owned();

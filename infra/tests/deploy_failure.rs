@@ -113,7 +113,8 @@ async fn a_failed_create_names_the_first_failing_resource_and_its_reason() {
     let head_object = mock!(aws_sdk_s3::Client::head_object).then_output(|| HeadObjectOutput::builder().build());
     let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head_bucket, &head_object]);
 
-    let config = SdkConfig::builder().region(Region::new("eu-west-1")).behavior_version(BehaviorVersion::latest()).build();
+    let config =
+        SdkConfig::builder().region(Region::new("eu-west-1")).behavior_version(BehaviorVersion::latest()).build();
     let mut clients = Clients::new(config);
     clients.cloudformation = cloudformation;
     clients.sts = sts;
@@ -163,7 +164,8 @@ async fn a_stack_left_in_rollback_complete_is_explained_before_anything_is_uploa
             .build()
     });
     let cloudformation = mock_client!(aws_sdk_cloudformation, [&describe_stacks]);
-    let config = SdkConfig::builder().region(Region::new("eu-west-1")).behavior_version(BehaviorVersion::latest()).build();
+    let config =
+        SdkConfig::builder().region(Region::new("eu-west-1")).behavior_version(BehaviorVersion::latest()).build();
     let mut clients = Clients::new(config);
     clients.cloudformation = cloudformation;
     let args = DeployArgs {

@@ -108,3 +108,26 @@ fn checkov_fails_no_check() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_bastion_is_off_by_default_and_reachable_only_through_session_manager() {
+    let template: Value = serde_json::from_str(&render(&Settings::default()).expect("render").to_json()).expect("json");
+    assert_eq!(template["Parameters"]["EnableBastion"]["Default"], "false");
+    let bastion = &template["Resources"]["Bastion"];
+    assert_eq!(bastion["Condition"], "WithBastion");
+    assert!(bastion["Properties"].get("KeyName").is_none(), "no SSH key pair");
+    assert_eq!(bastion["Properties"]["MetadataOptions"]["HttpTokens"], "required");
+    let groups = bastion["Properties"]["SecurityGroupIds"].as_array().expect("groups");
+    for group in groups {
+        let id = group["Ref"].as_str().expect("ref");
+        let sg = &template["Resources"][id]["Properties"];
+        assert!(sg.get("SecurityGroupIngress").is_none(), "{id} accepts inbound traffic");
+        for (other_id, other) in template["Resources"].as_object().expect("resources") {
+            if other["Type"] == "AWS::EC2::SecurityGroupIngress" {
+                assert_ne!(other["Properties"]["GroupId"]["Ref"], id, "{other_id} opens {id}");
+            }
+        }
+    }
+    let role = &template["Resources"]["BastionRole"]["Properties"];
+    assert!(role["ManagedPolicyArns"].to_string().contains("AmazonSSMManagedInstanceCore"));
+}

@@ -2,6 +2,7 @@
 //! per concern and serialised once.
 
 pub mod args;
+pub mod bastion;
 pub mod connector;
 pub mod functions;
 pub mod iam;
@@ -31,6 +32,7 @@ pub fn render(settings: &Settings) -> Result<Template, SettingsError> {
     functions::add(&mut t, settings);
     schedule::add(&mut t);
     connector::add(&mut t, settings);
+    bastion::add(&mut t, settings);
     t.output("StreamName", "Kinesis stream the producer writes", r#ref(stream::STREAM));
     t.output("ClusterArn", "MSK cluster", r#ref(kafka::CLUSTER));
     t.output("BootstrapBrokers", "IAM bootstrap brokers (port 9098)", get_att(kafka::TOPIC, "BootstrapBrokersSaslIam"));

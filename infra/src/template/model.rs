@@ -101,10 +101,33 @@ impl Template {
         self.outputs.insert(name.to_owned(), json!({"Description": description, "Value": value}));
     }
 
+    /// Keys sorted below the top level, so the golden file does not depend
+    /// on whether some dependency turned on serde_json's `preserve_order`.
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Value::Object(top) = &mut value {
+            for child in top.values_mut() {
+                sort_keys(child);
+            }
+        }
+        let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
         s.push('\n');
         s
+    }
+}
+
+fn sort_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (key, mut child) in entries {
+                sort_keys(&mut child);
+                map.insert(key, child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
     }
 }
 
