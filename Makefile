@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help tools system-packages demo demo-optimised template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean package deploy status logs invoke destroy
+.PHONY: help tools system-packages demo demo-optimised template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean package deploy status logs invoke destroy local-up local-status local-down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -33,6 +33,15 @@ $(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
 demo: tools ## The whole pipeline locally: 20,000 rides through Kinesis, Kafka and Lambda, then a report (lost must be 0)
 	cargo run -q -p local -- demo $(DEMO_ARGS)
 
+local-up: tools ## The local pipeline until stopped (Ctrl-C or `make local-down`); `make local-status` from another terminal
+	cargo run -q -p local -- up $(LOCAL_ARGS)
+
+local-status: ## Is a local pipeline running? Its loopback endpoints and counters
+	cargo run -q -p local -- status
+
+local-down: ## Stop the running local pipeline (it reports first; nothing is left running)
+	cargo run -q -p local -- down
+
 demo-optimised: tools ## The demo with optimised builds (profile `demo`; the first run compiles everything again, ~15 min here)
 	LOCAL_FUNCTIONS_PROFILE=demo cargo run -q --profile demo -p local -- demo $(DEMO_ARGS)
 
@@ -46,6 +55,10 @@ build-native: tools ## Release build for this machine's architecture (no cross t
 
 test: tools ## Run every test: unit, property, emulator and cargo-lambda tests
 	cargo build --workspace --all-targets
+	@# The functions as `cargo lambda watch` runs them (`cargo run --bin`, normal
+	@# dependencies only: other features than the test build), built here
+	@# once instead of inside the first test that starts them.
+	cargo build --bin producer --bin msk-consumer
 ifeq ($(NEXTEST),yes)
 	cargo nextest run --workspace --profile $(NEXTEST_PROFILE)
 else

@@ -17,12 +17,31 @@ use aws_sdk_cloudformation::types::{
 use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
-use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_mocks::{mock, RuleMode};
 use aws_smithy_types::DateTime;
 use infra::aws::Clients;
 use infra::deploy::{deploy, DeployArgs};
 use infra::package::PackageArgs;
 use infra::template::TemplateArgs;
+
+/// `aws_smithy_mocks::mock_client!` without the SDKs' `test-util` feature,
+/// which would make the workspace build differ from the functions' own builds
+/// (`cargo lambda watch` would then compile the AWS SDK a second time).
+macro_rules! mocked {
+    ($sdk:ident, $mode:expr, [$($rule:expr),+ $(,)?]) => {{
+        let interceptor = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode($mode)$(.with_rule($rule))+;
+        $sdk::Client::from_conf(
+            $sdk::config::Config::builder()
+                .behavior_version($sdk::config::BehaviorVersion::latest())
+                .region($sdk::config::Region::new("eu-west-1"))
+                .credentials_provider($sdk::config::Credentials::new("test", "test", None, None, "test"))
+                .retry_config($sdk::config::retry::RetryConfig::disabled())
+                .http_client(aws_smithy_mocks::create_mock_http_client())
+                .interceptor(interceptor)
+                .build(),
+        )
+    }};
+}
 
 const STACK_ID: &str = "arn:aws:cloudformation:eu-west-1:123456789012:stack/kml/1";
 
@@ -101,17 +120,17 @@ async fn a_failed_create_names_the_first_failing_resource_and_its_reason() {
         .build();
     let execute = mock!(aws_sdk_cloudformation::Client::execute_change_set)
         .then_output(|| ExecuteChangeSetOutput::builder().build());
-    let cloudformation = mock_client!(
+    let cloudformation = mocked!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,
         [&describe_stacks, &create, &describe_change_set, &events, &execute]
     );
     let identity = mock!(aws_sdk_sts::Client::get_caller_identity)
         .then_output(|| GetCallerIdentityOutput::builder().account("123456789012").build());
-    let sts = mock_client!(aws_sdk_sts, [&identity]);
+    let sts = mocked!(aws_sdk_sts, RuleMode::MatchAny, [&identity]);
     let head_bucket = mock!(aws_sdk_s3::Client::head_bucket).then_output(|| HeadBucketOutput::builder().build());
     let head_object = mock!(aws_sdk_s3::Client::head_object).then_output(|| HeadObjectOutput::builder().build());
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head_bucket, &head_object]);
+    let s3 = mocked!(aws_sdk_s3, RuleMode::MatchAny, [&head_bucket, &head_object]);
 
     let config =
         SdkConfig::builder().region(Region::new("eu-west-1")).behavior_version(BehaviorVersion::latest()).build();
@@ -163,7 +182,7 @@ async fn a_stack_left_in_rollback_complete_is_explained_before_anything_is_uploa
             )
             .build()
     });
-    let cloudformation = mock_client!(aws_sdk_cloudformation, [&describe_stacks]);
+    let cloudformation = mocked!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe_stacks]);
     let config =
         SdkConfig::builder().region(Region::new("eu-west-1")).behavior_version(BehaviorVersion::latest()).build();
     let mut clients = Clients::new(config);

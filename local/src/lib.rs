@@ -13,6 +13,7 @@ pub mod process;
 pub mod report;
 pub mod schedule;
 pub mod stack;
+pub mod state;
 pub mod tools;
 
 /// Region and dummy credentials every local client uses: nothing here ever

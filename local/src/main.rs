@@ -12,6 +12,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use local::kafka::Broker;
 use local::report;
 use local::stack::{LocalStack, StackOptions};
+use local::state;
 
 #[derive(Parser)]
 #[command(
@@ -43,11 +44,20 @@ enum Command {
         timeout: u64,
     },
     /// Run the pipeline until Ctrl-C, producing continuously.
+    /// Run the pipeline until stopped (Ctrl-C, or `local down` from another terminal), then report.
     Up {
         #[arg(long, default_value_t = 100)]
         rides_per_invoke: u32,
         #[arg(long, default_value_t = 1.0)]
         invokes_per_second: f64,
+    },
+    /// Is a `local up` or `local demo` running from this data directory? Its endpoints and counters.
+    Status,
+    /// Stop the running `local up` (as Ctrl-C would: it reports, then stops every process).
+    Down {
+        /// Seconds to wait for it to finish its report.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
     },
 }
 
@@ -67,7 +77,65 @@ async fn main() -> anyhow::Result<()> {
         Command::Up { rides_per_invoke, invokes_per_second } => {
             run(cli.data_dir, rides_per_invoke, invokes_per_second, None, Duration::MAX).await
         }
+        Command::Status => status(&cli.data_dir),
+        Command::Down { timeout } => down(&cli.data_dir, Duration::from_secs(timeout)).await,
     }
+}
+
+/// The state of a live run, or `None` (removing a stale file left by a crash).
+fn live_state(data_dir: &std::path::Path) -> anyhow::Result<Option<state::RunState>> {
+    match state::read(data_dir)? {
+        Some(s) if state::alive(s.pid) => Ok(Some(s)),
+        Some(stale) => {
+            eprintln!("(removing a stale state file of pid {}, which is gone)", stale.pid);
+            state::remove(data_dir);
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
+fn status(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let Some(s) = live_state(data_dir)? else {
+        println!("local stack: not running (from {}); start it with `make local-up`", data_dir.display());
+        return Ok(());
+    };
+    let c = &s.counters;
+    let age = |ms: u64| (state::now_ms().saturating_sub(ms)) as f64 / 1000.0;
+    println!(
+        "local stack: running (pid {}, up {:.0}s, data in {})",
+        s.pid,
+        age(s.started_unix_ms),
+        s.run_dir.display()
+    );
+    println!("  kinesis   {}  stream {}", s.kinesis_endpoint, s.stream);
+    println!("  kafka     {}  topic {}", s.kafka_bootstrap, s.topic);
+    println!("  lambda    {}  (Invoke API of cargo lambda watch)", s.lambda_endpoint);
+    println!(
+        "  produced {}  in Kafka {}  consumed {}  invocations {} (failed {})  as of {:.1}s ago",
+        c.produced,
+        c.in_kafka,
+        c.consumed,
+        c.invocations,
+        c.failed_invocations,
+        age(c.updated_unix_ms)
+    );
+    Ok(())
+}
+
+async fn down(data_dir: &std::path::Path, timeout: Duration) -> anyhow::Result<()> {
+    let Some(s) = live_state(data_dir)? else {
+        println!("local stack: not running; nothing to stop");
+        return Ok(());
+    };
+    state::terminate(s.pid)?;
+    let deadline = Instant::now() + timeout;
+    while state::alive(s.pid) {
+        anyhow::ensure!(Instant::now() < deadline, "pid {} still running after {timeout:?}", s.pid);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!("local stack stopped (report in {})", s.run_dir.display());
+    Ok(())
 }
 
 async fn run(
@@ -77,6 +145,13 @@ async fn run(
     invocations: Option<u64>,
     timeout: Duration,
 ) -> anyhow::Result<()> {
+    if let Some(running) = live_state(&data_dir)? {
+        anyhow::bail!(
+            "a local stack is already running from {} (pid {}): `make local-down` first, or pass another --data-dir",
+            data_dir.display(),
+            running.pid
+        );
+    }
     let run_dir = data_dir.join(format!("run-{}", std::process::id()));
     let mut options = StackOptions::new(&run_dir);
     options.rides_per_schedule = rides_per_invoke;
@@ -108,6 +183,19 @@ async fn run(
     let plain = !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut next_line = Instant::now();
     let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut terminated = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut published = state::RunState {
+        pid: std::process::id(),
+        started_unix_ms: state::now_ms(),
+        run_dir: run_dir.clone(),
+        kinesis_endpoint: stack.kinesalite.endpoint(),
+        stream: stack.options.stream.clone(),
+        kafka_bootstrap: stack.broker.bootstrap_servers(),
+        topic: stack.options.topic.clone(),
+        lambda_endpoint: stack.watch.endpoint(),
+        counters: state::Counters::default(),
+    };
+    let mut next_publish = Instant::now();
     loop {
         let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + 1;
         let written = stack.bridge_stats.records_written.load(Ordering::Relaxed);
@@ -127,6 +215,18 @@ async fn run(
                 stack.esm_stats.failed_invocations.load(Ordering::Relaxed)
             );
         }
+        if Instant::now() >= next_publish {
+            next_publish += Duration::from_secs(2);
+            published.counters = state::Counters {
+                produced: sent,
+                in_kafka: written,
+                consumed: done,
+                invocations: stack.esm_stats.invocations.load(Ordering::Relaxed),
+                failed_invocations: stack.esm_stats.failed_invocations.load(Ordering::Relaxed),
+                updated_unix_ms: state::now_ms(),
+            };
+            state::write(&data_dir, &published)?;
+        }
         let finished = schedule.is_finished() && done >= sent && written >= sent;
         if finished || deadline.is_some_and(|d| Instant::now() > d) || bridge.is_finished() || poller.is_finished() {
             break;
@@ -134,15 +234,30 @@ async fn run(
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             _ = &mut interrupted => break,
+            _ = terminated.recv() => break,
         }
     }
+    state::remove(&data_dir);
     let elapsed = started.elapsed().as_secs_f64();
     for bar in [&produced, &kafka, &consumed] {
         bar.abandon();
     }
     schedule.abort();
+    // Stopped early (Ctrl-C, `local down`): let what is already in Kinesis
+    // reach the consumer before the report, rather than count it as lost.
+    let drain_until = Instant::now() + Duration::from_secs(30);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    while Instant::now() < drain_until && !bridge.is_finished() && !poller.is_finished() {
+        let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + 1;
+        let written = stack.bridge_stats.records_written.load(Ordering::Relaxed);
+        let done = stack.esm_stats.rides_consumed.load(Ordering::Relaxed);
+        if written >= sent && done >= written {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     // Let in-flight batches finish before reading the ledger.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     // Stop the clients before the stack (and the mock cluster) goes away.
     for task in [bridge, poller] {
         task.abort();
