@@ -8,10 +8,16 @@ NODE_TOOLS  := tools/node_modules
 # Repo-local tools (cargo-lambda, zig) come first on PATH for every target.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
+# tansu (a real Kafka broker) lives in a cache outside the clone; the tests
+# that need it are #[ignore]d and run only when it is installed.
+TANSU_BIN   := $(shell bash tools/install-tansu.sh --path)
+export TANSU_BIN
+RUN_IGNORED := $(if $(wildcard $(TANSU_BIN)),yes,)
+
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help tools system-packages demo demo-optimised template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean package deploy status logs invoke destroy local-up local-status local-down
+.PHONY: help tools system-packages demo demo-optimised template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean package deploy status logs invoke destroy local-up local-status local-down tansu
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -59,11 +65,15 @@ test: tools ## Run every test: unit, property, emulator and cargo-lambda tests
 	@# dependencies only: other features than the test build), built here
 	@# once instead of inside the first test that starts them.
 	cargo build --bin producer --bin msk-consumer
+	@$(if $(RUN_IGNORED),echo "tansu found at $(TANSU_BIN): running the real-broker tests too",echo "tansu not installed: the real-broker tests are skipped (make tansu installs it once)")
 ifeq ($(NEXTEST),yes)
-	cargo nextest run --workspace --profile $(NEXTEST_PROFILE)
+	cargo nextest run --workspace --profile $(NEXTEST_PROFILE) $(if $(RUN_IGNORED),--run-ignored all,)
 else
-	cargo test --workspace
+	cargo test --workspace $(if $(RUN_IGNORED),-- --include-ignored,)
 endif
+
+tansu: ## Build tansu (real Kafka-compatible broker, crate registry) once into ~/.cache (~45 min on 2 cores)
+	@bash tools/install-tansu.sh
 
 lint: ## Formatting and clippy with warnings as errors
 	cargo fmt --all --check

@@ -14,6 +14,7 @@ pub mod report;
 pub mod schedule;
 pub mod stack;
 pub mod state;
+pub mod tansu;
 pub mod tools;
 
 /// Region and dummy credentials every local client uses: nothing here ever

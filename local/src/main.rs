@@ -155,7 +155,7 @@ async fn run(
     let run_dir = data_dir.join(format!("run-{}", std::process::id()));
     let mut options = StackOptions::new(&run_dir);
     options.rides_per_schedule = rides_per_invoke;
-    let broker = Broker::from_env(3)?;
+    let broker = Broker::from_env(3, &run_dir)?;
     eprintln!("starting: kinesalite, {}, cargo lambda watch (data in {})", broker.describe(), run_dir.display());
     let stack = LocalStack::start(options, broker).await?;
     let spinner = ProgressBar::new_spinner().with_message("compiling and starting the functions (first run only)...");

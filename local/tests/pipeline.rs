@@ -17,11 +17,16 @@ use local::report::{self, PipelineReport};
 use local::stack::{LocalStack, StackOptions};
 
 async fn start_stack(name: &str) -> LocalStack {
+    start_stack_on(name, |_| Broker::mock(3).expect("mock cluster")).await
+}
+
+async fn start_stack_on(name: &str, broker: impl FnOnce(&std::path::Path) -> Broker) -> LocalStack {
     let dir = std::env::temp_dir().join(format!("pipeline-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut options = StackOptions::new(&dir);
     options.rides_per_schedule = 500;
-    let stack = LocalStack::start(options, Broker::mock(3).expect("mock cluster")).await.expect("stack");
+    let broker = broker(&dir);
+    let stack = LocalStack::start(options, broker).await.expect("stack");
     stack.warm_up().await.expect("functions");
     stack
 }
@@ -182,6 +187,47 @@ async fn bridge_kill_broker_outage_and_failed_batches_lose_nothing() {
     assert_eq!(stack.esm_stats.records_discarded.load(Ordering::Relaxed), 0, "retries, not discards");
     // Redelivery is bounded: at most one unacknowledged GetRecords page per
     // shard from the killed bridge, plus one uncommitted batch of the poller.
+    let bound = stack.options.shards as usize * stack.bridge_config().get_records_limit as usize
+        + stack.esm_settings().batch_size;
+    assert!(report.duplicates <= bound, "{} duplicates > {bound}", report.duplicates);
+    for task in [bridge, poller] {
+        task.abort();
+        let _ = task.await;
+    }
+}
+
+/// The same pipeline on a real broker process: tansu on sqlite, killed and
+/// started again mid-stream. Topics, records and the poller's committed
+/// offsets survive on disk; the bridge's producer and the poller reconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs tansu: `make tansu` once (make test runs it when installed)"]
+async fn tansu_restart_mid_stream_loses_nothing() {
+    let stack = start_stack_on("tansu", |dir| {
+        Broker::Tansu(local::tansu::Tansu::start(&dir.join("tansu")).expect("tansu (make tansu)"))
+    })
+    .await;
+    let started = Instant::now();
+    let bridge = stack.spawn_bridge();
+    let poller = stack.spawn_poller(stack.esm_settings()).expect("poller");
+    stack.wait_for_poller(Duration::from_secs(60)).await.expect("poller joined its group");
+    let schedule = stack.spawn_schedule(Duration::from_millis(250), Some(12));
+    put_ordered_rides_and_poison(&stack, 100, 3, 2).await;
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let consumed_before = stack.esm_stats.rides_consumed.load(Ordering::Relaxed);
+    stack.broker.broker_down(1).expect("kill tansu");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stack.broker.broker_up(1).expect("restart tansu on the same sqlite file");
+
+    let report = settle(&stack, started, Duration::from_secs(240)).await;
+    let state = format!("{report:?}\nbridge {:?}\nesm {:?}", stack.bridge_stats, stack.esm_stats);
+    println!("{report}\n{state}");
+    assert!(consumed_before > 0, "rides flowed before the restart");
+    assert!(schedule.is_finished());
+    assert_eq!(report.in_kinesis, 6_000 + 300 + 1);
+    assert_eq!(report.lost, 0, "{state}");
+    assert_eq!(report.order_violations, 0, "{report:?}");
+    assert_eq!((report.poison_in_kinesis, report.dead_lettered.min(2)), (2, 2), "{report:?}");
     let bound = stack.options.shards as usize * stack.bridge_config().get_records_limit as usize
         + stack.esm_settings().batch_size;
     assert!(report.duplicates <= bound, "{} duplicates > {bound}", report.duplicates);

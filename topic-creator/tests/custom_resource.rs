@@ -2,9 +2,9 @@
 //! `events/samples/`, the answer PUT to a loopback server standing in for
 //! CloudFormation's response URL, and topic creation through `rdkafka`'s
 //! admin API against a real broker. librdkafka's mock cluster does not serve
-//! CreateTopics, so that last test needs `KAFKA_BOOTSTRAP_SERVERS` (tansu or
-//! Kafka, plaintext) and is ignored otherwise:
-//! `KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo test -p topic-creator -- --ignored`.
+//! CreateTopics, so that test runs against the local stack's real broker,
+//! tansu (or any plaintext broker at `KAFKA_BOOTSTRAP_SERVERS`); it is ignored
+//! unless `make test` finds tansu installed (`make tansu`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -111,9 +111,18 @@ async fn create_answers_with_the_brokers_and_delete_always_succeeds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a broker serving CreateTopics at KAFKA_BOOTSTRAP_SERVERS (the mock cluster does not)"]
+#[ignore = "needs tansu: `make tansu` once (make test runs it when installed)"]
 async fn creates_the_topic_on_a_real_broker_idempotently() {
-    let bootstrap = std::env::var("KAFKA_BOOTSTRAP_SERVERS").expect("KAFKA_BOOTSTRAP_SERVERS");
+    let dir = std::env::temp_dir().join(format!("topic-creator-tansu-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let tansu = match std::env::var("KAFKA_BOOTSTRAP_SERVERS") {
+        Ok(_) => None,
+        Err(_) => Some(local::tansu::Tansu::start(&dir).expect("tansu (make tansu)")),
+    };
+    let bootstrap = match &tansu {
+        Some(t) => t.bootstrap_servers(),
+        None => std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default(),
+    };
     let admin = KafkaTopicAdmin { auth: Auth::Plaintext };
     let spec = TopicSpec {
         cluster_arn: "local".into(),
@@ -124,6 +133,27 @@ async fn creates_the_topic_on_a_real_broker_idempotently() {
     assert_eq!(admin.ensure_topic(&bootstrap, &spec).await.expect("created"), TopicOutcome::Created);
     assert_eq!(admin.ensure_topic(&bootstrap, &spec).await.expect("again"), TopicOutcome::AlreadyExisted);
     assert_eq!(partitions(&bootstrap, &spec.topic), 4);
+
+    // The whole custom resource: CloudFormation's Create request for the
+    // sample topic, created on the broker, answered SUCCESS with the brokers.
+    let (addr, answers) = response_catcher().await;
+    let deps = Deps {
+        brokers: FixedBrokers(bootstrap.clone()),
+        admin: KafkaTopicAdmin { auth: Auth::Plaintext },
+        responder: HttpResponder(reqwest::Client::new()),
+    };
+    let mut request = serde_json::to_value(sample("cfn-topic-create.json", &format!("http://{addr}/r"))).expect("json");
+    let topic = format!("carrides-cfn-{}", std::process::id());
+    request["ResourceProperties"]["Topic"] = Value::from(topic.as_str());
+    request["ResourceProperties"]["ReplicationFactor"] = Value::from("1");
+    let request: CloudFormationCustomResourceRequest = serde_json::from_value(request).expect("request");
+    handle(request, &deps).await.expect("answered");
+    let answer = answers.lock().expect("lock")[0].clone();
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["Data"]["BootstrapBrokersSaslIam"], bootstrap.as_str());
+    assert_eq!(partitions(&bootstrap, &topic), 4);
+    drop(tansu);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
