@@ -7,6 +7,7 @@
 use serde_json::json;
 
 use crate::camel;
+use crate::canonical::pretty_sorted;
 use crate::envelope::encode;
 use crate::generate::RideGenerator;
 use crate::msk::{Header, KafkaMessage, MskEvent, EVENT_SOURCE_MSK, MAX_INVOKE_PAYLOAD_BYTES};
@@ -28,18 +29,19 @@ pub struct Sample {
 
 pub fn all() -> Vec<Sample> {
     vec![
-        Sample { file_name: "schedule-event.json", json: pretty(&schedule_event()) },
-        Sample { file_name: "producer-invoke.json", json: pretty(&json!({ "count": 250 })) },
+        Sample { file_name: "schedule-event.json", json: pretty_sorted(&schedule_event()) },
+        Sample { file_name: "producer-invoke.json", json: pretty_sorted(&json!({ "count": 250 })) },
         Sample { file_name: "msk-single-record.json", json: pretty(&msk_single_record()) },
         Sample { file_name: "msk-many-partitions.json", json: pretty(&msk_many_partitions()) },
         Sample { file_name: "msk-headers.json", json: pretty(&msk_headers()) },
         Sample { file_name: "msk-poison.json", json: pretty(&msk_poison()) },
         Sample { file_name: "msk-legacy-seed.json", json: pretty(&msk_legacy_seed()) },
-        Sample { file_name: "cfn-topic-create.json", json: pretty(&custom_resource("Create")) },
-        Sample { file_name: "cfn-topic-delete.json", json: pretty(&custom_resource("Delete")) },
+        Sample { file_name: "cfn-topic-create.json", json: pretty_sorted(&custom_resource("Create")) },
+        Sample { file_name: "cfn-topic-delete.json", json: pretty_sorted(&custom_resource("Delete")) },
     ]
 }
 
+/// Typed samples keep their fields' declared order.
 fn pretty<T: serde::Serialize>(value: &T) -> String {
     let mut s = serde_json::to_string_pretty(value).expect("samples are plain JSON values");
     s.push('\n');

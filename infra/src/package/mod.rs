@@ -33,6 +33,9 @@ pub struct PackageArgs {
     /// Expected SHA-256 of the plugin archive (default: the pin in infra/camel-plugin.sha256).
     #[arg(long)]
     pub plugin_sha256: Option<String>,
+    /// Maven repository to download the plugin from (a mirror, if Maven Central is not reachable).
+    #[arg(long, env = "MAVEN_REPOSITORY", default_value = plugin::MAVEN_CENTRAL)]
+    pub plugin_repository: String,
     /// Artifacts bucket (default: <stack>-artifacts-<account>-<region>, created private if missing).
     #[arg(long)]
     pub artifacts_bucket: Option<String>,
@@ -75,8 +78,8 @@ async fn plugin_zip(args: &PackageArgs) -> anyhow::Result<Vec<u8>> {
     let (path, expected) = match &args.plugin_archive {
         Some(path) => (path.clone(), args.plugin_sha256.clone().or(pin)),
         None => {
-            eprintln!("fetching {}", plugin::maven_central_url());
-            let path = plugin::download(&cache_dir()).await?;
+            eprintln!("fetching {}", plugin::archive_url(&args.plugin_repository));
+            let path = plugin::download(&args.plugin_repository, &cache_dir()).await?;
             (path, args.plugin_sha256.clone().or(pin))
         }
     };
@@ -84,7 +87,11 @@ async fn plugin_zip(args: &PackageArgs) -> anyhow::Result<Vec<u8>> {
     if expected.is_none() {
         let digest = plugin::sha256_hex(&archive);
         if args.plugin_archive.is_none() {
-            std::fs::write(PLUGIN_PIN_FILE, format!("{digest}\n"))
+            let pin_file = Path::new(PLUGIN_PIN_FILE);
+            if let Some(dir) = pin_file.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            std::fs::write(pin_file, format!("{digest}\n"))
                 .with_context(|| format!("writing the plugin pin {PLUGIN_PIN_FILE}"))?;
             eprintln!("pinned the plugin archive's SHA-256 {digest} in {PLUGIN_PIN_FILE}: commit it");
         } else {

@@ -17,9 +17,14 @@ pub fn archive_file_name() -> String {
     format!("{ARTIFACT}-{CAMEL_VERSION}-package.tar.gz")
 }
 
-pub fn maven_central_url() -> String {
+pub const MAVEN_CENTRAL: &str = "https://repo1.maven.org/maven2";
+
+/// The archive's URL in a Maven repository (Maven Central, or a mirror such
+/// as a company's Artifactory).
+pub fn archive_url(repository: &str) -> String {
     format!(
-        "https://repo1.maven.org/maven2/org/apache/camel/kafkaconnector/{ARTIFACT}/{CAMEL_VERSION}/{}",
+        "{}/org/apache/camel/kafkaconnector/{ARTIFACT}/{CAMEL_VERSION}/{}",
+        repository.trim_end_matches('/'),
         archive_file_name()
     )
 }
@@ -93,15 +98,15 @@ pub fn repackage_as_zip(path: &Path, tar_gz: &[u8]) -> Result<Vec<u8>, PluginErr
     Ok(zip.finish()?.into_inner())
 }
 
-/// Downloads the pinned archive into `cache_dir` (once) and returns its path.
-/// Maven Central's published SHA-1 guards the transfer; the caller then checks
-/// the SHA-256 pin.
-pub async fn download(cache_dir: &Path) -> Result<PathBuf, PluginError> {
+/// Downloads the pinned archive from `repository` into `cache_dir` (once) and
+/// returns its path. The repository's published SHA-1 guards the transfer;
+/// the caller then checks the SHA-256 pin.
+pub async fn download(repository: &str, cache_dir: &Path) -> Result<PathBuf, PluginError> {
     let target = cache_dir.join(archive_file_name());
     if target.is_file() {
         return Ok(target);
     }
-    let url = maven_central_url();
+    let url = archive_url(repository);
     let failed = |reason: String| PluginError::Download { url: url.clone(), reason };
     let client = reqwest::Client::new();
     let fetch = |u: String| {

@@ -107,27 +107,12 @@ impl Template {
         let mut value = serde_json::to_value(self).unwrap_or_default();
         if let Value::Object(top) = &mut value {
             for child in top.values_mut() {
-                sort_keys(child);
+                events::canonical::sort_keys(child);
             }
         }
         let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
         s.push('\n');
         s
-    }
-}
-
-fn sort_keys(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            for (key, mut child) in entries {
-                sort_keys(&mut child);
-                map.insert(key, child);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(sort_keys),
-        _ => {}
     }
 }
 
