@@ -20,6 +20,13 @@ pub fn sort_keys(value: &mut Value) {
     }
 }
 
+/// Compact JSON with sorted keys.
+pub fn compact_sorted(value: &Value) -> String {
+    let mut value = value.clone();
+    sort_keys(&mut value);
+    value.to_string()
+}
+
 /// Pretty JSON with sorted keys and a final newline.
 pub fn pretty_sorted(value: &Value) -> String {
     let mut value = value.clone();

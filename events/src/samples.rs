@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use crate::camel;
-use crate::canonical::pretty_sorted;
+use crate::canonical::{compact_sorted, pretty_sorted};
 use crate::envelope::encode;
 use crate::generate::RideGenerator;
 use crate::msk::{Header, KafkaMessage, MskEvent, EVENT_SOURCE_MSK, MAX_INVOKE_PAYLOAD_BYTES};
@@ -180,8 +180,9 @@ pub fn msk_poison() -> MskEvent<'static> {
 pub fn msk_legacy_seed() -> MskEvent<'static> {
     let legacy = |order: &str, customer: &str, pickup: &str, destination: &str| {
         let ride = json!({ "orderID": order, "customerID": customer, "pickup": pickup, "destination": destination });
-        let envelope = json!({ "carRide": ride.to_string(), "timestamp": (SAMPLE_NOW_MS / 1000 - 60).to_string() });
-        envelope.to_string().into_bytes()
+        let envelope =
+            json!({ "carRide": compact_sorted(&ride), "timestamp": (SAMPLE_NOW_MS / 1000 - 60).to_string() });
+        compact_sorted(&envelope).into_bytes()
     };
     msk_event([
         camel_message(0, 7, legacy("order-0007", "customer-12", "sector_03", "sector_09"), "order-0007", 0),
