@@ -49,7 +49,10 @@ local-down: ## Stop the running local pipeline (it reports first; nothing is lef
 	cargo run -q -p local -- down
 
 demo-optimised: tools ## The demo with optimised builds (profile `demo`; the first run compiles everything again, ~15 min here)
-	LOCAL_FUNCTIONS_PROFILE=demo cargo run -q --profile demo -p local -- demo $(DEMO_ARGS)
+	@# One build of the stack and both functions with the feature set
+	@# `cargo lambda watch --profile demo` will ask for, so it compiles nothing.
+	cargo build -q --profile demo --bin local --bin producer --bin msk-consumer
+	LOCAL_FUNCTIONS_PROFILE=demo cargo run -q --profile demo --bin local -- demo $(DEMO_ARGS)
 
 build: tools ## Release build of both Lambdas for arm64 (provided.al2023), as zip files
 	@rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$$' || { \

@@ -58,6 +58,30 @@ fn event(n: i64, logical_id: &str, kind: &str, status: ResourceStatus, reason: O
         .build()
 }
 
+fn rolled_back() -> DescribeStacksOutput {
+    DescribeStacksOutput::builder()
+        .stacks(
+            Stack::builder()
+                .stack_name("kml")
+                .stack_id(STACK_ID)
+                .stack_status(StackStatus::RollbackComplete)
+                .creation_time(DateTime::from_secs(1_795_000_000))
+                .build(),
+        )
+        .build()
+}
+
+fn deploy_args(package: PackageArgs) -> DeployArgs {
+    DeployArgs {
+        package,
+        template: TemplateArgs { brokers: 2, replication_factor: 2, partitions: 4, topic: "carrides".into() },
+        template_file: None,
+        parameters: vec![],
+        yes: true,
+        poll_seconds: 1,
+    }
+}
+
 /// Newest first, as DescribeStackEvents answers.
 fn rollback_events() -> Vec<StackEvent> {
     let stack = "AWS::CloudFormation::Stack";
@@ -80,18 +104,7 @@ async fn a_failed_create_names_the_first_failing_resource_and_its_reason() {
     let describe_stacks = mock!(aws_sdk_cloudformation::Client::describe_stacks)
         .sequence()
         .http_status(400, Some(not_found.to_owned()))
-        .output(|| {
-            DescribeStacksOutput::builder()
-                .stacks(
-                    Stack::builder()
-                        .stack_name("kml")
-                        .stack_id(STACK_ID)
-                        .stack_status(StackStatus::RollbackComplete)
-                        .creation_time(DateTime::from_secs(1_795_000_000))
-                        .build(),
-                )
-                .build()
-        })
+        .output(rolled_back)
         .repeatedly()
         .build();
     let create = mock!(aws_sdk_cloudformation::Client::create_change_set)
@@ -143,21 +156,14 @@ async fn a_failed_create_names_the_first_failing_resource_and_its_reason() {
     support::lambda_zips(&work.path().join("lambda"), "v1");
     let archive = work.path().join("camel.tar.gz");
     let digest = support::plugin_archive(&archive);
-    let args = DeployArgs {
-        package: PackageArgs {
-            lambda_dir: work.path().join("lambda"),
-            skip_build: true,
-            plugin_archive: Some(archive),
-            plugin_sha256: Some(digest),
-            artifacts_bucket: None,
-            plugin_repository: infra::package::plugin::MAVEN_CENTRAL.into(),
-        },
-        template: TemplateArgs { brokers: 2, replication_factor: 2, partitions: 4, topic: "carrides".into() },
-        template_file: None,
-        parameters: vec![],
-        yes: true,
-        poll_seconds: 1,
-    };
+    let args = deploy_args(PackageArgs {
+        lambda_dir: work.path().join("lambda"),
+        skip_build: true,
+        plugin_archive: Some(archive),
+        plugin_sha256: Some(digest),
+        artifacts_bucket: None,
+        plugin_repository: infra::package::plugin::MAVEN_CENTRAL.into(),
+    });
     let err = deploy(&clients, &"kml".parse().expect("stack name"), &args).await.expect_err("the deployment fails");
     let message = err.to_string();
     assert!(message.starts_with("stack kml ended in ROLLBACK_COMPLETE"), "{message}");
@@ -171,38 +177,20 @@ async fn a_failed_create_names_the_first_failing_resource_and_its_reason() {
 
 #[tokio::test]
 async fn a_stack_left_in_rollback_complete_is_explained_before_anything_is_uploaded() {
-    let describe_stacks = mock!(aws_sdk_cloudformation::Client::describe_stacks).then_output(|| {
-        DescribeStacksOutput::builder()
-            .stacks(
-                Stack::builder()
-                    .stack_name("kml")
-                    .stack_id(STACK_ID)
-                    .stack_status(StackStatus::RollbackComplete)
-                    .creation_time(DateTime::from_secs(1_795_000_000))
-                    .build(),
-            )
-            .build()
-    });
+    let describe_stacks = mock!(aws_sdk_cloudformation::Client::describe_stacks).then_output(rolled_back);
     let cloudformation = mocked!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe_stacks]);
     let config =
         SdkConfig::builder().region(Region::new("eu-west-1")).behavior_version(BehaviorVersion::latest()).build();
     let mut clients = Clients::new(config);
     clients.cloudformation = cloudformation;
-    let args = DeployArgs {
-        package: PackageArgs {
-            lambda_dir: "does-not-matter".into(),
-            skip_build: true,
-            plugin_archive: None,
-            plugin_sha256: None,
-            artifacts_bucket: None,
-            plugin_repository: infra::package::plugin::MAVEN_CENTRAL.into(),
-        },
-        template: TemplateArgs { brokers: 2, replication_factor: 2, partitions: 4, topic: "carrides".into() },
-        template_file: None,
-        parameters: vec![],
-        yes: true,
-        poll_seconds: 1,
-    };
+    let args = deploy_args(PackageArgs {
+        lambda_dir: "does-not-matter".into(),
+        skip_build: true,
+        plugin_archive: None,
+        plugin_sha256: None,
+        artifacts_bucket: None,
+        plugin_repository: infra::package::plugin::MAVEN_CENTRAL.into(),
+    });
     let err = deploy(&clients, &"kml".parse().expect("stack name"), &args).await.expect_err("refused");
     assert!(err.to_string().contains("is ROLLBACK_COMPLETE after a failed first deployment"), "{err}");
 }
