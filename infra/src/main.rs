@@ -29,7 +29,7 @@ aws-kinesis-source connector on MSK Connect, the producer on an EventBridge sche
 consumer behind an MSK event source mapping.
 
 Cost: MSK brokers, the connector's MCU, the NAT gateway and the mapping's provisioned pollers
-bill by the hour whether or not rides flow (roughly USD 5-6 per day in us-east-1 with the
+bill by the hour whether or not rides flow (roughly USD 6-8 per day in us-east-1 with the
 defaults); destroy the stack when you are done.";
 
 #[derive(Parser)]
