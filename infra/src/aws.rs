@@ -63,6 +63,14 @@ impl Clients {
     pub fn region(&self) -> String {
         self.config.region().map(|r| r.to_string()).unwrap_or_default()
     }
+
+    /// The account the credentials belong to (names the artifacts bucket).
+    pub async fn account_id(&self) -> anyhow::Result<String> {
+        let identity = self.sts.get_caller_identity().send().await.map_err(|e| {
+            anyhow::anyhow!("who am I (sts:GetCallerIdentity): {}; check your credentials or --profile", describe(&e))
+        })?;
+        Ok(identity.account().unwrap_or_default().to_owned())
+    }
 }
 
 /// The message and code of an SDK error, without the Debug dump of the

@@ -30,26 +30,20 @@ pub async fn destroy(clients: &Clients, stack_name: &StackName, args: &DestroyAr
     let cf = &clients.cloudformation;
     let name = stack_name.as_str();
     let existing = stack::find(cf, name).await?;
-    let bucket = match &args.artifacts_bucket {
-        Some(bucket) => bucket.clone(),
-        None => {
-            let identity = clients
-                .sts
-                .get_caller_identity()
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("sts:GetCallerIdentity: {}", describe(&e)))?;
-            stack_name.artifacts_bucket(identity.account().unwrap_or_default(), &clients.region())
-        }
-    };
     if existing.is_none() && !args.purge {
         println!("Stack {name} does not exist in {}: nothing to delete.", clients.region());
         return Ok(());
     }
-    let what = match (existing.is_some(), args.purge) {
-        (true, true) => format!("Delete stack {name} and the artifacts bucket {bucket}?"),
-        (true, false) => format!("Delete stack {name} (MSK, the connector, the functions, the VPC)?"),
-        _ => format!("Delete the artifacts bucket {bucket}?"),
+    let bucket = match (&args.artifacts_bucket, args.purge) {
+        (_, false) => None,
+        (Some(bucket), true) => Some(bucket.clone()),
+        (None, true) => Some(stack_name.artifacts_bucket(&clients.account_id().await?, &clients.region())),
+    };
+    let what = match (existing.is_some(), &bucket) {
+        (true, Some(bucket)) => format!("Delete stack {name} and the artifacts bucket {bucket}?"),
+        (true, None) => format!("Delete stack {name} (MSK, the connector, the functions, the VPC)?"),
+        (false, Some(bucket)) => format!("Delete the artifacts bucket {bucket}?"),
+        (false, None) => unreachable!("returned above"),
     };
     if !args.yes && !confirm::ask(&what, name)? {
         println!("Nothing deleted.");
@@ -73,7 +67,7 @@ pub async fn destroy(clients: &Clients, stack_name: &StackName, args: &DestroyAr
         }
         println!("Stack {name} deleted. The dead-letter bucket is retained on purpose (see README).");
     }
-    if args.purge {
+    if let Some(bucket) = bucket {
         purge_bucket(&clients.s3, &bucket).await?;
     }
     Ok(())

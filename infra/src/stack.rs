@@ -4,11 +4,21 @@ use aws_sdk_cloudformation::types::{Stack, StackStatus};
 
 use crate::aws::describe;
 
+/// CloudFormation answers a missing stack with a generic ValidationError
+/// whose message says so; there is no modeled error to match.
+pub fn is_missing<E, R>(err: &aws_sdk_cloudformation::error::SdkError<E, R>) -> bool
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    describe(err).contains("does not exist")
+}
+
 /// The stack, or `None` when it does not exist.
 pub async fn find(cf: &aws_sdk_cloudformation::Client, name: &str) -> anyhow::Result<Option<Stack>> {
     match cf.describe_stacks().stack_name(name).send().await {
         Ok(out) => Ok(out.stacks().first().cloned()),
-        Err(e) if describe(&e).contains("does not exist") => Ok(None),
+        Err(e) if is_missing(&e) => Ok(None),
         Err(e) => anyhow::bail!("looking up stack {name}: {}", describe(&e)),
     }
 }

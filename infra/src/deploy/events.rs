@@ -10,6 +10,7 @@ use aws_sdk_cloudformation::types::StackStatus;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::aws::describe;
+use crate::stack;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackEvent {
@@ -139,7 +140,7 @@ impl<'a> EventWatcher<'a> {
     async fn fetch_page_ids(&self) -> anyhow::Result<HashSet<String>> {
         match self.cf.describe_stack_events().stack_name(&self.stack_id).send().await {
             Ok(page) => Ok(page.stack_events().iter().filter_map(|e| e.event_id().map(str::to_owned)).collect()),
-            Err(e) if describe(&e).contains("does not exist") => Ok(HashSet::new()),
+            Err(e) if stack::is_missing(&e) => Ok(HashSet::new()),
             Err(e) => anyhow::bail!("reading events of {}: {}", self.stack_id, describe(&e)),
         }
     }
@@ -153,7 +154,7 @@ impl<'a> EventWatcher<'a> {
             let page =
                 match self.cf.describe_stack_events().stack_name(&self.stack_id).set_next_token(token).send().await {
                     Ok(page) => page,
-                    Err(e) if describe(&e).contains("does not exist") => break,
+                    Err(e) if stack::is_missing(&e) => break,
                     Err(e) => anyhow::bail!("reading events of {}: {}", self.stack_id, describe(&e)),
                 };
             for event in page.stack_events() {
@@ -178,7 +179,7 @@ impl<'a> EventWatcher<'a> {
                 .stacks()
                 .first()
                 .and_then(|s| s.stack_status().map(|st| (st.clone(), s.stack_status_reason().map(str::to_owned))))),
-            Err(e) if describe(&e).contains("does not exist") => Ok(None),
+            Err(e) if stack::is_missing(&e) => Ok(None),
             Err(e) => anyhow::bail!("reading the status of {}: {}", self.stack_id, describe(&e)),
         }
     }

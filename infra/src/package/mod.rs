@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::aws::{describe, Clients};
+use crate::aws::Clients;
 use crate::names::StackName;
 use upload::{content_key, ArtifactsBucket, Upload};
 
@@ -105,10 +105,7 @@ async fn plugin_zip(args: &PackageArgs) -> anyhow::Result<Vec<u8>> {
 }
 
 pub async fn package(clients: &Clients, stack: &StackName, args: &PackageArgs) -> anyhow::Result<Artifacts> {
-    let identity = clients.sts.get_caller_identity().send().await.map_err(|e| {
-        anyhow::anyhow!("who am I (sts:GetCallerIdentity): {}; check your credentials or --profile", describe(&e))
-    })?;
-    let account = identity.account().unwrap_or_default().to_owned();
+    let account = clients.account_id().await?;
     let region = clients.region();
     let bucket = ArtifactsBucket {
         s3: &clients.s3,
