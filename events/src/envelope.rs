@@ -72,10 +72,15 @@ impl DecodeError {
 }
 
 /// Decodes and validates one record value. Borrows from `bytes` where the JSON
-/// has no escapes, so the hot path allocates nothing per field.
+/// has no escapes, so the hot path allocates nothing per field; rides as the
+/// producer writes them take [`crate::fast::ride`], anything else serde_json.
 pub fn decode(bytes: &[u8], now_ms: i64) -> Result<CarRideEvent<'_>, DecodeError> {
     let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::NotUtf8 { valid_up_to: e.valid_up_to() })?;
-    let event = match serde_json::from_str::<CarRideEvent>(text) {
+    let parsed = match crate::fast::ride(text) {
+        Some(event) => Ok(event),
+        None => serde_json::from_str::<CarRideEvent>(text),
+    };
+    let event = match parsed {
         Ok(event) if event.schema_version == SCHEMA_VERSION => event,
         Ok(event) => return Err(DecodeError::UnknownSchemaVersion { found: event.schema_version.to_string() }),
         Err(strict) => return decode_slow_path(text, strict, now_ms),

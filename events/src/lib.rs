@@ -5,10 +5,12 @@
 pub mod camel;
 pub mod canonical;
 pub mod envelope;
+pub mod fast;
 pub mod generate;
 pub mod msk;
 pub mod ride;
 pub mod samples;
+mod scan;
 
 pub use envelope::{decode, encode, DecodeError, OutboundRecord};
 pub use ride::{CarRideEvent, ValidationError, SCHEMA_VERSION};

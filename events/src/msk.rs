@@ -17,6 +17,19 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+/// Reads an invocation payload: the fast path for the layout Lambda sends
+/// ([`crate::fast::msk_event`]), serde_json for anything else, which also
+/// words the error when the payload is not an MSK event at all.
+pub fn parse_event(payload: &[u8]) -> Result<MskEvent<'_>, serde_json::Error> {
+    match std::str::from_utf8(payload) {
+        Ok(text) => match crate::fast::msk_event(text) {
+            Some(event) => Ok(event),
+            None => serde_json::from_str(text),
+        },
+        Err(_) => serde_json::from_slice(payload),
+    }
+}
+
 /// Lambda's synchronous invocation payload limit, which caps a batch.
 pub const MAX_INVOKE_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 
@@ -82,7 +95,8 @@ pub struct MskRecord<'a> {
 /// malformed header then spoils one record instead of the whole payload.
 #[derive(Debug, Clone)]
 pub enum Headers<'a> {
-    Raw(&'a RawValue),
+    /// The JSON text of the list, as received.
+    Raw(&'a str),
     Parsed(Vec<Header>),
 }
 
@@ -97,7 +111,7 @@ impl Headers<'_> {
     pub fn parse(&self) -> Result<Cow<'_, [Header]>, String> {
         match self {
             Headers::Parsed(headers) => Ok(Cow::Borrowed(headers)),
-            Headers::Raw(raw) => serde_json::from_str::<Option<Vec<Header>>>(raw.get())
+            Headers::Raw(raw) => serde_json::from_str::<Option<Vec<Header>>>(raw)
                 .map(|h| Cow::Owned(h.unwrap_or_default()))
                 .map_err(|e| format!("headers are malformed: {e}")),
         }
@@ -106,7 +120,7 @@ impl Headers<'_> {
     /// The JSON text as received (or as it would be sent).
     pub fn raw_json(&self) -> String {
         match self {
-            Headers::Raw(raw) => raw.get().to_owned(),
+            Headers::Raw(raw) => (*raw).to_owned(),
             Headers::Parsed(headers) => serde_json::to_string(headers).unwrap_or_default(),
         }
     }
@@ -126,7 +140,11 @@ impl Eq for Headers<'_> {}
 impl Serialize for Headers<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Headers::Raw(raw) => raw.serialize(s),
+            // Parsed text was JSON when received: written back verbatim.
+            Headers::Raw(raw) => match RawValue::from_string((*raw).to_owned()) {
+                Ok(json) => json.serialize(s),
+                Err(e) => Err(serde::ser::Error::custom(format!("headers are malformed: {e}"))),
+            },
             Headers::Parsed(headers) => headers.serialize(s),
         }
     }
@@ -135,7 +153,7 @@ impl Serialize for Headers<'_> {
 impl<'de: 'a, 'a> Deserialize<'de> for Headers<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(match Option::<&'de RawValue>::deserialize(d)? {
-            Some(raw) if raw.get() != "null" => Headers::Raw(raw),
+            Some(raw) if raw.get() != "null" => Headers::Raw(raw.get()),
             _ => Headers::default(),
         })
     }

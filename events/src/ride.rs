@@ -101,6 +101,18 @@ impl CarRideEvent<'_> {
     }
 }
 
+/// `[A-Za-z0-9_-]` as a table: ids are checked on every record.
+const ID_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+        b += 1;
+    }
+    table
+};
+
 fn validate_id(field: &'static str, value: &str) -> Result<(), ValidationError> {
     if value.is_empty() {
         return Err(ValidationError::Empty { field });
@@ -108,7 +120,7 @@ fn validate_id(field: &'static str, value: &str) -> Result<(), ValidationError> 
     if value.len() > MAX_ID_LEN {
         return Err(ValidationError::TooLong { field, len: value.chars().count() });
     }
-    if let Some(position) = value.bytes().position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) {
+    if let Some(position) = value.bytes().position(|b| !ID_BYTES[usize::from(b)]) {
         return Err(ValidationError::BadCharacter { field, value: value.to_owned(), position });
     }
     Ok(())

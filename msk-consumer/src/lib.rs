@@ -17,6 +17,7 @@ pub mod dead_letter;
 pub mod decode;
 pub mod ledger;
 pub mod metrics;
+pub mod raw_body;
 pub mod stats;
 
 use std::collections::BTreeMap;
@@ -92,14 +93,20 @@ impl From<ConsumerError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// Parses the raw invocation payload (borrowing from it) and handles it.
+/// Parses the invocation body as Lambda sent it (borrowing from it) and
+/// handles it.
 pub async fn handle_payload<D: DeadLetterSink>(
-    payload: &str,
+    payload: &[u8],
     invocation: &Invocation,
     deps: &Deps<D>,
 ) -> Result<ConsumerResponse, ConsumerError> {
-    let event: MskEvent = serde_json::from_str(payload).map_err(|e| ConsumerError::NotAnMskEvent(e.to_string()))?;
-    handle(&event, invocation, deps).await
+    handle(&parse_event(payload)?, invocation, deps).await
+}
+
+/// The MSK event in an invocation body; [`events::msk::parse_event`] takes
+/// the fast path for the layout Lambda sends.
+pub fn parse_event(payload: &[u8]) -> Result<MskEvent<'_>, ConsumerError> {
+    events::msk::parse_event(payload).map_err(|e| ConsumerError::NotAnMskEvent(e.to_string()))
 }
 
 pub async fn handle<D: DeadLetterSink>(
@@ -164,8 +171,8 @@ pub fn process_batch(
     let mut buf = Vec::with_capacity(1024);
     for (records_key, records) in &event.records {
         let mut letters = Vec::new();
+        stats.observe_partition(records_key, records);
         for (index, record) in records.iter().enumerate() {
-            stats.observe_record(records_key, record.offset, record.value.as_deref().map_or(0, decode::decoded_len));
             match decode_record(record, &mut buf, config.max_record_bytes, now_ms) {
                 Ok(Decoded::Ride(ride)) => {
                     stats.observe_ride(&ride, now_ms);

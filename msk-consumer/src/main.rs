@@ -1,13 +1,15 @@
 //! Lambda entry point: tracing (format from Lambda's logging controls), the
-//! dead-letter sink and the EMF collector are built once; the payload is kept
-//! as raw JSON so `msk_consumer::handle_payload` can borrow from it.
+//! dead-letter sink and the EMF collector are built once; the body reaches
+//! `msk_consumer::handle_payload` as the bytes Lambda sent (`raw_body`), so
+//! the event is parsed once, borrowing from them.
 
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::layers::TracingLayer;
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, Runtime};
 use msk_consumer::config::{Config, DeadLetterTarget};
 use msk_consumer::dead_letter::{dir::DirSink, s3::S3Sink, ConfiguredSink};
 use msk_consumer::ledger::RideLedger;
+use msk_consumer::raw_body::{RawBodies, RawBodyLayer};
 use msk_consumer::{handle_payload, Deps, Invocation};
-use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -24,14 +26,27 @@ async fn main() -> anyhow::Result<()> {
     let ledger = config.ride_ledger_dir.as_deref().map(RideLedger::in_dir).transpose()?;
     let deps = Deps { config, dead_letters, ledger };
     let deps = &deps;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+    let bodies = RawBodies::default();
+    let handler_bodies = &bodies;
+    let handler = service_fn(move |event: LambdaEvent<()>| async move {
         let invocation = Invocation { request_id: event.context.request_id.clone(), now_ms: epoch_ms() };
-        let result = handle_payload(event.payload.get(), &invocation, deps).await;
+        let Some(body) = handler_bodies.take(&invocation.request_id) else {
+            return Err(Diagnostic {
+                error_type: "PayloadMissing".into(),
+                error_message: format!("no body was kept for request {}", invocation.request_id),
+            });
+        };
+        let result = handle_payload(&body, &invocation, deps).await;
         metrics.set_property("RequestId", invocation.request_id).flush(std::io::stdout())?;
-        result.map_err(lambda_runtime::Diagnostic::from)
-    }))
-    .await
-    .map_err(|e| anyhow::anyhow!(e))
+        result.map_err(Diagnostic::from)
+    });
+    // Layers added last run first: the body is taken before anything reads it.
+    Runtime::new(handler)
+        .layer(TracingLayer::new())
+        .layer(RawBodyLayer::new(bodies.clone()))
+        .run()
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
 }
 
 fn epoch_ms() -> i64 {

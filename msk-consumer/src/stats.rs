@@ -5,10 +5,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use events::msk::MskRecord;
 use events::ride::{sector_name, sector_number, SECTOR_COUNT};
 use events::CarRideEvent;
 use serde::Serialize;
 use uuid::Uuid;
+
+use crate::decode::decoded_len;
 
 #[derive(Debug, Default)]
 pub struct BatchStats {
@@ -46,21 +49,25 @@ impl BatchStats {
         Self { latencies_ms: Vec::with_capacity(records), seen: HashSet::with_capacity(records), ..Self::default() }
     }
 
-    /// Every record passes here once, whatever it turns out to be.
-    pub fn observe_record(&mut self, records_key: &str, offset: i64, value_bytes: usize) {
-        self.records += 1;
-        self.value_bytes += value_bytes;
-        match self.partitions.get_mut(records_key) {
-            Some(span) => {
-                span.records += 1;
-                span.first_offset = span.first_offset.min(offset);
-                span.last_offset = span.last_offset.max(offset);
-            }
-            None => {
-                let span = PartitionSpan { records: 1, first_offset: offset, last_offset: offset };
-                self.partitions.insert(records_key.to_owned(), span);
-            }
+    /// Every partition passes here once with all its records, whatever they
+    /// turn out to be.
+    pub fn observe_partition(&mut self, records_key: &str, records: &[MskRecord<'_>]) {
+        let Some(first) = records.first() else { return };
+        let mut span = PartitionSpan { records: records.len(), first_offset: first.offset, last_offset: first.offset };
+        for record in records {
+            span.first_offset = span.first_offset.min(record.offset);
+            span.last_offset = span.last_offset.max(record.offset);
+            self.value_bytes += record.value.as_deref().map_or(0, decoded_len);
         }
+        self.records += records.len();
+        self.partitions
+            .entry(records_key.to_owned())
+            .and_modify(|known| {
+                known.records += span.records;
+                known.first_offset = known.first_offset.min(span.first_offset);
+                known.last_offset = known.last_offset.max(span.last_offset);
+            })
+            .or_insert(span);
     }
 
     pub fn observe_ride(&mut self, ride: &CarRideEvent<'_>, now_ms: i64) {
@@ -153,11 +160,26 @@ mod tests {
 
     #[test]
     fn partitions_track_their_offset_span() {
+        let record = |offset: i64| {
+            events::msk::KafkaMessage {
+                topic: "t".into(),
+                partition: 1,
+                offset,
+                timestamp_ms: 0,
+                log_append_time: false,
+                key: None,
+                value: Some(vec![b'x'; 10]),
+                headers: Vec::new(),
+            }
+            .to_msk_record()
+        };
         let mut stats = BatchStats::default();
-        for (key, offset) in [("t-1", 9), ("t-0", 3), ("t-1", 7), ("t-1", 8)] {
-            stats.observe_record(key, offset, 10);
-        }
+        stats.observe_partition("t-1", &[record(9), record(7)]);
+        stats.observe_partition("t-0", &[record(3)]);
+        stats.observe_partition("t-1", &[record(8)]);
+        stats.observe_partition("t-2", &[]);
         assert_eq!(stats.partitions()["t-1"], PartitionSpan { records: 3, first_offset: 7, last_offset: 9 });
+        assert_eq!(stats.partitions().len(), 2, "an empty partition adds no span");
         assert_eq!((stats.records, stats.value_bytes), (4, 40));
         assert_eq!(BatchStats::default().latency(), None);
     }

@@ -25,7 +25,7 @@ fn sample(name: &str) -> String {
 }
 
 async fn summary_of(payload: &str, deps: &Deps<MemorySink>) -> BatchSummary {
-    match handle_payload(payload, &invocation(), deps).await.expect("handled") {
+    match handle_payload(payload.as_bytes(), &invocation(), deps).await.expect("handled") {
         ConsumerResponse::Summary(summary) => *summary,
         other => panic!("expected a summary, got {other:?}"),
     }
@@ -115,7 +115,7 @@ async fn duplicates_within_a_batch_are_counted() {
 async fn an_unreachable_dead_letter_sink_fails_the_invocation_so_the_batch_is_retried() {
     let deps = deps(false, 1 << 20);
     deps.dead_letters.set_failing(true);
-    let err = handle_payload(&sample("msk-poison.json"), &invocation(), &deps).await.expect_err("must fail");
+    let err = handle_payload(sample("msk-poison.json").as_bytes(), &invocation(), &deps).await.expect_err("must fail");
     assert!(matches!(err, ConsumerError::DeadLetters(_)), "{err}");
     let diagnostic: lambda_runtime::Diagnostic = err.into();
     assert_eq!(diagnostic.error_type, "DeadLetterSinkUnavailable");
@@ -128,13 +128,13 @@ async fn an_unreachable_dead_letter_sink_fails_the_invocation_so_the_batch_is_re
 #[tokio::test]
 async fn with_partial_batch_responses_only_unquarantined_records_are_reported() {
     let deps = deps(true, 1 << 20);
-    let ok = handle_payload(&sample("msk-poison.json"), &invocation(), &deps).await.expect("ok");
+    let ok = handle_payload(sample("msk-poison.json").as_bytes(), &invocation(), &deps).await.expect("ok");
     assert_eq!(ok, ConsumerResponse::Partial(BatchResponse::default()));
     assert_eq!(serde_json::to_string(&ok).expect("json"), r#"{"batchItemFailures":[]}"#);
 
     deps.dead_letters.set_failing(true);
     let partial =
-        handle_payload(&sample("msk-poison.json"), &invocation(), &deps).await.expect("partial, not an error");
+        handle_payload(sample("msk-poison.json").as_bytes(), &invocation(), &deps).await.expect("partial, not an error");
     let expected = [201, 202, 203, 204, 207].map(|offset| ItemIdentifier { partition: "carrides-2".into(), offset });
     assert_eq!(partial, ConsumerResponse::Partial(BatchResponse::failing(expected)));
 }
@@ -143,7 +143,7 @@ async fn with_partial_batch_responses_only_unquarantined_records_are_reported() 
 async fn a_payload_that_is_not_an_msk_event_is_a_clear_error() {
     let deps = deps(false, 1 << 20);
     let err =
-        handle_payload(r#"{"records": {"t-0": [{"offset": "x"}]}}"#, &invocation(), &deps).await.expect_err("bad");
+        handle_payload(br#"{"records": {"t-0": [{"offset": "x"}]}}"#, &invocation(), &deps).await.expect_err("bad");
     assert!(err.to_string().starts_with("the payload is not an MSK event: "), "{err}");
     let b64 = base64::engine::general_purpose::STANDARD.encode(b"{}");
     let ok = format!(r#"{{"records": {{"t-0": [{{"partition": 0, "offset": 1, "value": "{b64}"}}]}}}}"#);
