@@ -6,6 +6,40 @@
 
 use wide::u8x16;
 
+/// A field name the fast paths know, with its quoted form as the low bytes
+/// of a 16-byte word (names of up to 14 bytes) for [`Scanner::field`].
+pub(crate) struct FieldName {
+    name: &'static str,
+    quoted: u128,
+    mask: u128,
+    fits: bool,
+}
+
+impl FieldName {
+    pub(crate) const fn new(name: &'static str) -> Self {
+        let bytes = name.as_bytes();
+        let fits = bytes.len() <= 14;
+        let (mut quoted, mut mask) = (0u128, 0u128);
+        if fits {
+            let mut word = [0u8; 16];
+            let mut keep = [0u8; 16];
+            word[0] = b'"';
+            keep[0] = 0xff;
+            let mut i = 0;
+            while i < bytes.len() {
+                word[i + 1] = bytes[i];
+                keep[i + 1] = 0xff;
+                i += 1;
+            }
+            word[i + 1] = b'"';
+            keep[i + 1] = 0xff;
+            quoted = u128::from_le_bytes(word);
+            mask = u128::from_le_bytes(keep);
+        }
+        Self { name, quoted, mask, fits }
+    }
+}
+
 /// A position in the text being read.
 pub(crate) struct Scanner<'a> {
     text: &'a str,
@@ -24,13 +58,15 @@ impl<'a> Scanner<'a> {
     /// Skips JSON whitespace and returns the next byte without taking it.
     pub(crate) fn peek(&mut self) -> Option<u8> {
         let bytes = self.bytes();
-        while let Some(&b) = bytes.get(self.pos) {
-            if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+        loop {
+            let b = *bytes.get(self.pos)?;
+            // Every JSON whitespace byte is at most a space: one test for the
+            // usual case, compact JSON.
+            if b > b' ' || !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
                 return Some(b);
             }
             self.pos += 1;
         }
-        None
     }
 
     /// Takes `byte` (after whitespace), or answers `None`.
@@ -65,24 +101,27 @@ impl<'a> Scanner<'a> {
         self.text.get(start..end)
     }
 
-    /// An object's field name followed by its colon. Producers write fields
-    /// in a fixed order, so the caller names the one it expects next: that
-    /// one is recognised by comparing bytes instead of scanning a string.
-    pub(crate) fn field(&mut self, predicted: Option<&str>) -> Option<&'a str> {
+    /// Which of `fields` the next field name is (its index), its colon taken.
+    /// Producers write fields in a fixed order, so `fields[next]` (and the one
+    /// after, in case an optional field was left out) is compared as one
+    /// 16-byte word; any other name is scanned as a string and looked up. An
+    /// unknown name answers `None`, as the fast paths decline unknown fields.
+    pub(crate) fn field(&mut self, fields: &[FieldName], next: usize) -> Option<usize> {
         self.peek()?;
-        if let Some(name) = predicted {
-            let rest = &self.bytes()[self.pos..];
-            let n = name.len();
-            if rest.len() > n + 1 && rest[0] == b'"' && &rest[1..=n] == name.as_bytes() && rest[n + 1] == b'"' {
-                let found = self.text.get(self.pos + 1..self.pos + 1 + n)?;
-                self.pos += n + 2;
-                self.eat(b':')?;
-                return Some(found);
+        let rest = &self.bytes()[self.pos..];
+        if let Some(word) = rest.first_chunk::<16>().map(|w| u128::from_le_bytes(*w)) {
+            for i in [next, next + 1] {
+                let Some(field) = fields.get(i) else { break };
+                if field.fits && word & field.mask == field.quoted {
+                    self.pos += field.name.len() + 2;
+                    self.eat(b':')?;
+                    return Some(i);
+                }
             }
         }
         let name = self.string()?;
         self.eat(b':')?;
-        Some(name)
+        fields.iter().position(|f| f.name == name)
     }
 
     /// A string, or `None` inside `Some` for `null`.
@@ -94,23 +133,29 @@ impl<'a> Scanner<'a> {
         self.string().map(Some)
     }
 
-    /// A JSON integer (`-?(0|[1-9][0-9]*)`) that fits an `i64`; fractions,
-    /// exponents and larger numbers are left to serde_json.
+    /// A JSON integer (`-?(0|[1-9][0-9]*)`) of at most 18 digits, so it
+    /// fits an `i64`; fractions, exponents and longer numbers are left to
+    /// serde_json.
     pub(crate) fn int(&mut self) -> Option<i64> {
         self.peek()?;
-        let bytes = self.bytes();
-        let negative = bytes[self.pos] == b'-';
-        let start = self.pos + usize::from(negative);
-        let digits = bytes[start..].iter().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 || digits > 18 || (digits > 1 && bytes[start] == b'0') {
+        let bytes = &self.bytes()[self.pos..];
+        let negative = bytes.first() == Some(&b'-');
+        let digits = &bytes[usize::from(negative)..];
+        let (mut magnitude, mut len) = (0i64, 0);
+        for &d in digits.iter().take(18) {
+            if !d.is_ascii_digit() {
+                break;
+            }
+            magnitude = magnitude * 10 + i64::from(d - b'0');
+            len += 1;
+        }
+        if len == 0 || (len > 1 && digits[0] == b'0') {
             return None;
         }
-        let end = start + digits;
-        if matches!(bytes.get(end), Some(b'.' | b'e' | b'E')) {
+        if matches!(digits.get(len), Some(b'0'..=b'9' | b'.' | b'e' | b'E')) {
             return None;
         }
-        let magnitude = bytes[start..end].iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
-        self.pos = end;
+        self.pos += usize::from(negative) + len;
         Some(if negative { -magnitude } else { magnitude })
     }
 
@@ -131,9 +176,10 @@ impl<'a> Scanner<'a> {
 
     /// The text of an array of `{"name": [numbers]}` objects (or `null`)
     /// without reading the numbers: they are over half of a Camel batch's
-    /// bytes and are only needed for dead letters. The numbers' bytes are
-    /// checked to be digits, signs, commas and whitespace, so the brackets
-    /// found are the JSON's own; their syntax is checked when parsed.
+    /// bytes and are only needed for dead letters. A list ends at the first
+    /// `]` unless a quote or bracket comes first (a string or an array inside,
+    /// which a list of numbers never has): then serde_json reads the event.
+    /// Anything else wrong inside the list is found when the headers are parsed.
     pub(crate) fn header_list(&mut self) -> Option<Option<&'a str>> {
         if self.peek()? == b'n' {
             self.literal("null")?;
@@ -147,7 +193,7 @@ impl<'a> Scanner<'a> {
                 self.string()?;
                 self.eat(b':')?;
                 self.eat(b'[')?;
-                let len = find_first::<NumberListEnd>(&self.bytes()[self.pos..])?;
+                let len = memchr::memchr3(b']', b'[', b'"', &self.bytes()[self.pos..])?;
                 if self.bytes()[self.pos + len] != b']' {
                     return None;
                 }
@@ -165,9 +211,8 @@ impl<'a> Scanner<'a> {
 
 /// Where the first byte of a class is: sixteen bytes at a time with SIMD
 /// compares (`wide` picks SSE2 on x86_64, NEON on arm64, plain code
-/// elsewhere), the tail byte by byte. Base64 values and header lists are
-/// hundreds of bytes long, and `memchr` cannot look for a range (control
-/// bytes) or a set's complement (anything but digits).
+/// elsewhere), the tail byte by byte. Base64 values are hundreds of bytes
+/// long, and `memchr` cannot look for a range (control bytes).
 #[inline]
 fn find_first<C: ByteClass>(bytes: &[u8]) -> Option<usize> {
     let mut chunks = bytes.chunks_exact(16);
@@ -204,22 +249,6 @@ impl ByteClass for StringEnd {
     }
 }
 
-/// Anything a list of integers does not have between its brackets.
-struct NumberListEnd;
-
-impl ByteClass for NumberListEnd {
-    fn lanes(v: u8x16) -> u8x16 {
-        let digit = (v - u8x16::splat(b'0')).simd_lt(u8x16::splat(10));
-        let punctuation = [b',', b'-', b' ', b'\n', b'\r', b'\t']
-            .into_iter()
-            .fold(digit, |inside, b| inside | v.simd_eq(u8x16::splat(b)));
-        !punctuation
-    }
-    fn byte(b: u8) -> bool {
-        !(b.is_ascii_digit() || matches!(b, b',' | b'-' | b' ' | b'\n' | b'\r' | b'\t'))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,19 +269,29 @@ mod tests {
         assert_eq!(ints("0"), Some(0));
         assert_eq!(ints(" -42,"), Some(-42));
         assert_eq!(ints("1764000000123"), Some(1_764_000_000_123));
-        for declined in ["01", "-", "1.5", "1e3", "1E3", "9999999999999999999", "x", ""] {
+        assert_eq!(ints("-999999999999999999]"), Some(-999_999_999_999_999_999));
+        for declined in ["01", "-", "-x", "1.5", "1e3", "1E3", "1000000000000000000", "x", ""] {
             assert_eq!(ints(declined), None, "{declined}");
         }
     }
 
     #[test]
-    fn header_lists_are_returned_raw_and_checked_for_stray_bytes() {
+    fn header_lists_are_returned_raw_and_end_at_their_own_bracket() {
         let text = r#"[{"a":[1,-2, 3]},{"b":[]}] tail"#;
         let mut s = Scanner::new(text);
         assert_eq!(s.header_list(), Some(Some(r#"[{"a":[1,-2, 3]},{"b":[]}]"#)));
         assert_eq!(Scanner::new("null").header_list(), Some(None));
         assert_eq!(Scanner::new("[]").header_list(), Some(Some("[]")));
-        for declined in [r#"[{"a":[1,"x"]}]"#, r#"[{"a":[1],"b":[2]}]"#, r#"[{"a":1}]"#, r#"{"a":[1]}"#, "[{\"a\":[1]"] {
+        // Left unread: found when the headers are parsed.
+        assert_eq!(Scanner::new(r#"[{"a":[1 x]}]"#).header_list(), Some(Some(r#"[{"a":[1 x]}]"#)));
+        for declined in [
+            r#"[{"a":[1,"]"]}]"#,
+            r#"[{"a":[1,[2]]}]"#,
+            r#"[{"a":[1],"b":[2]}]"#,
+            r#"[{"a":1}]"#,
+            r#"{"a":[1]}"#,
+            "[{\"a\":[1]",
+        ] {
             assert_eq!(Scanner::new(declined).header_list(), None, "{declined}");
         }
     }
@@ -272,23 +311,34 @@ mod tests {
             }
         }
         check::<StringEnd>(b'A');
-        check::<NumberListEnd>(b'7');
         assert!(StringEnd::byte(b'"') && StringEnd::byte(0x1f) && !StringEnd::byte(b' ') && !StringEnd::byte(0xc3));
-        assert!(NumberListEnd::byte(b']') && NumberListEnd::byte(b'"') && !NumberListEnd::byte(b'-'));
     }
 
     #[test]
-    fn predicted_fields_are_taken_whole_and_others_read_as_strings() {
-        let mut s = Scanner::new(r#"{"offset" : 1, "offsetX":2, "partition":3}"#);
+    fn field_names_are_recognised_predicted_or_not() {
+        const FIELDS: [FieldName; 4] = [
+            FieldName::new("offset"),
+            FieldName::new("key"),
+            FieldName::new("partition"),
+            FieldName::new("a_name_longer_than_14"),
+        ];
+        let text = r#"{"offset" : 1, "offsetX":2, "partition":3, "a_name_longer_than_14":4, "offset":5}"#;
+        let mut s = Scanner::new(text);
         s.eat(b'{');
-        assert_eq!(s.field(Some("offset")), Some("offset"));
+        assert_eq!(s.field(&FIELDS, 0), Some(0));
         assert_eq!(s.int(), Some(1));
         s.eat(b',');
-        assert_eq!(s.field(Some("offset")), Some("offsetX"), "a longer name is not the predicted one");
-        assert_eq!(s.int(), Some(2));
+        assert_eq!(s.field(&FIELDS, 0), None, "a longer name is not the predicted one, nor known");
+        let mut s = Scanner::new(&text[text.find("\"partition").expect("in text")..]);
+        assert_eq!(s.field(&FIELDS, 1), Some(2), "the one after the next");
+        assert_eq!(s.int(), Some(3));
         s.eat(b',');
-        assert_eq!(s.field(None), Some("partition"));
-        assert_eq!(Scanner::new(r#""a\"b":1"#).field(Some("a")), None);
+        assert_eq!(s.field(&FIELDS, 3), Some(3), "too long for a word: looked up");
+        assert_eq!(s.int(), Some(4));
+        s.eat(b',');
+        assert_eq!(s.field(&FIELDS, 2), Some(0), "not predicted: looked up");
+        assert_eq!(Scanner::new(r#""off\u0073et":1"#).field(&FIELDS, 0), None, "escapes are declined");
+        assert_eq!(Scanner::new(r#""offset":1"#).field(&FIELDS, 0), Some(0), "short texts are scanned");
     }
 
     #[test]

@@ -78,19 +78,11 @@ pub fn count_dead_letters(dir: &Path) -> usize {
 /// The distinct Kinesis records (by sequence number) among the dead letters:
 /// a record the bridge delivered twice is quarantined twice, once per offset.
 pub fn distinct_dead_letters(dir: &Path) -> anyhow::Result<HashSet<String>> {
-    use base64::Engine as _;
     let mut distinct = HashSet::new();
     for file in jsonl_files(dir) {
         for line in std::fs::read_to_string(&file)?.lines().filter(|l| !l.is_empty()) {
             let letter: serde_json::Value = serde_json::from_str(line)?;
-            let sequence = letter["headers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|h| h["name"] == events::camel::SEQUENCE_NUMBER)
-                .and_then(|h| h["value"].as_str())
-                .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
-                .map(|v| String::from_utf8_lossy(&v).into_owned());
+            let sequence = letter["kinesis"]["sequenceNumber"].as_str().map(str::to_owned);
             distinct.insert(sequence.unwrap_or_else(|| format!("{}@{}", letter["partition"], letter["offset"])));
         }
     }
@@ -173,12 +165,11 @@ mod tests {
 
     #[test]
     fn dead_letters_are_counted_per_line_and_distinct_per_kinesis_record() {
-        use base64::Engine as _;
         let dir = std::env::temp_dir().join(format!("report-test-{}", std::process::id()));
-        let seq = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        // The fields of msk-consumer's DeadLetter that the report reads.
         let letter = |offset: i64, sequence: &str| {
             serde_json::json!({"partition": 0, "offset": offset,
-                "headers": [{"name": events::camel::SEQUENCE_NUMBER, "value": seq(sequence)}]})
+                "kinesis": {"shardId": "shardId-000000000000", "sequenceNumber": sequence, "partitionKey": "k"}})
             .to_string()
         };
         std::fs::create_dir_all(dir.join("carrides-0")).expect("dir");

@@ -76,6 +76,11 @@ async fn every_poison_kind_is_quarantined_and_the_batch_succeeds() {
         broken.reason
     );
     assert!(letters.iter().all(|l| l.request_id == "req-1" && l.topic == "carrides" && l.partition == 2));
+    // Each letter says where its record is in Kinesis (from the Camel headers).
+    let kinesis = broken.kinesis.as_ref().expect("kinesis coordinates");
+    assert_eq!(kinesis.shard_id.as_deref(), Some("shardId-000000000002"));
+    assert_eq!(kinesis.sequence_number.as_deref(), Some(format!("4963{:0>52}", 207 * 7 + 2).as_str()));
+    assert_eq!((kinesis.partition_key.as_deref(), kinesis.arrival_ms), (Some("poison"), None));
     assert_eq!(s.dead_letters, ["memory://carrides-2/00000000000000000201-00000000000000000207.jsonl"]);
 }
 
@@ -133,8 +138,9 @@ async fn with_partial_batch_responses_only_unquarantined_records_are_reported() 
     assert_eq!(serde_json::to_string(&ok).expect("json"), r#"{"batchItemFailures":[]}"#);
 
     deps.dead_letters.set_failing(true);
-    let partial =
-        handle_payload(sample("msk-poison.json").as_bytes(), &invocation(), &deps).await.expect("partial, not an error");
+    let partial = handle_payload(sample("msk-poison.json").as_bytes(), &invocation(), &deps)
+        .await
+        .expect("partial, not an error");
     let expected = [201, 202, 203, 204, 207].map(|offset| ItemIdentifier { partition: "carrides-2".into(), offset });
     assert_eq!(partial, ConsumerResponse::Partial(BatchResponse::failing(expected)));
 }

@@ -80,17 +80,45 @@ proptest! {
 
     #[test]
     fn arbitrary_event_text(text in ".{0,400}") {
-        let _ = serde_json::from_str::<MskEvent>(&text);
+        if let Ok(event) = msk_consumer::parse_event(text.as_bytes()) {
+            let _ = process_batch(&event, &invocation(), &config());
+        }
     }
 
     #[test]
-    fn arbitrary_event_json(value in json_value(), b64 in "[A-Za-z0-9+/=*]{0,40}") {
-        // Splice random JSON and random base64-ish text into an MSK shape.
-        let wrapped = serde_json::json!({"records": {"t-0": [{"partition": 0, "offset": 1, "value": b64, "headers": [{"h": [1, -2, 255]}], "extra": value}]}});
-        let text = wrapped.to_string();
-        if let Ok(event) = serde_json::from_str::<MskEvent>(&text) {
-            let _ = process_batch(&event, &invocation(), &config());
+    fn arbitrary_event_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let _ = msk_consumer::parse_event(&bytes);
+    }
+
+    #[test]
+    fn arbitrary_event_json(value in json_value(), b64 in "[A-Za-z0-9+/=*]{0,40}", unknown_field in any::<bool>()) {
+        // Splice random JSON and random base64-ish text into an MSK shape;
+        // an unknown field sends it down serde_json's path, none the fast one.
+        let mut record = serde_json::json!({"partition": 0, "offset": 1, "value": b64, "headers": [{"h": [1, -2, 255]}]});
+        record[if unknown_field { "extra" } else { "key" }] = value;
+        let text = serde_json::json!({"records": {"t-0": [record]}}).to_string();
+        if let Ok(event) = msk_consumer::parse_event(text.as_bytes()) {
+            let (stats, _, _) = process_batch(&event, &invocation(), &config());
+            prop_assert_eq!(stats.records, 1);
         }
-        let _ = base64::engine::general_purpose::STANDARD.decode(text);
+    }
+
+    #[test]
+    fn simd_base64_decodes_exactly_as_the_standard_engine(
+        bytes in prop::collection::vec(any::<u8>(), 0..400),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(b"=+/A*\n -_".to_vec())), 0..3),
+    ) {
+        // Past 64 characters the SIMD kernels run; edits probe padding and
+        // stray bytes at any place, including inside a SIMD block.
+        let mut text = base64::engine::general_purpose::STANDARD.encode(&bytes).into_bytes();
+        for (at, byte) in edits {
+            if !text.is_empty() {
+                let i = at.index(text.len());
+                text[i] = byte;
+            }
+        }
+        let simd = msk_consumer::decode::BASE64.decode(&text);
+        let standard = base64::engine::general_purpose::STANDARD.decode(&text);
+        prop_assert_eq!(simd, standard);
     }
 }

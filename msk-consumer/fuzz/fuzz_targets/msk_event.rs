@@ -1,4 +1,4 @@
-//! Any text as the whole invocation payload: parsing and processing never
+//! Any bytes as the whole invocation payload: parsing and processing never
 //! panic, and every record is accounted for.
 #![no_main]
 
@@ -7,8 +7,8 @@ use msk_consumer::config::Config;
 use msk_consumer::{process_batch, Invocation};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(event) = serde_json::from_str::<events::msk::MskEvent>(text) else { return };
+    // The entry point the Lambda uses: fast path, else serde_json.
+    let Ok(event) = msk_consumer::parse_event(data) else { return };
     let config = Config {
         max_record_bytes: 1 << 16,
         ..Config::with_dead_letter_dir("unused")

@@ -1,11 +1,12 @@
 //! Quarantine for poison records: everything needed to inspect or replay a
-//! record (its coordinates, the reason, and the key, value and headers exactly
-//! as received), written as JSON lines, one object per partition per batch.
+//! record (its Kafka and Kinesis coordinates, the reason, and the key, value
+//! and headers exactly as received), written as JSON lines, one object per partition per batch.
 //! The object name is derived from the offsets, so a retried batch rewrites
 //! the same object instead of duplicating it.
 
 use std::future::Future;
 
+use events::camel::KinesisOrigin;
 use events::msk::{Header, MskRecord};
 use serde::Serialize;
 
@@ -29,6 +30,10 @@ pub struct DeadLetter {
     pub headers: Vec<DeadLetterHeader>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headers_json: Option<String>,
+    /// Where the record is in Kinesis, from the connector's headers: what an
+    /// operator needs to find it there (`GetShardIterator` AT_SEQUENCE_NUMBER).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kinesis: Option<KinesisSource>,
     pub quarantined_at: i64,
     pub request_id: String,
 }
@@ -38,6 +43,31 @@ pub struct DeadLetterHeader {
     pub name: String,
     /// Header bytes as base64 (they need not be UTF-8).
     pub value: String,
+}
+
+/// A record's Kinesis coordinates ([`events::camel::KinesisOrigin`], owned).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KinesisSource {
+    pub shard_id: Option<String>,
+    pub sequence_number: Option<String>,
+    pub partition_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arrival_ms: Option<i64>,
+}
+
+impl KinesisSource {
+    /// The coordinates in `headers`, if the connector wrote any.
+    pub fn from_headers(headers: &[Header]) -> Option<Self> {
+        let origin = KinesisOrigin::from_headers(headers.iter().map(|h| (h.name.as_str(), h.value.as_slice())));
+        let source = Self {
+            shard_id: origin.shard_id.map(str::to_owned),
+            sequence_number: origin.sequence_number.map(str::to_owned),
+            partition_key: origin.partition_key.map(str::to_owned),
+            arrival_ms: origin.arrival_ms,
+        };
+        (source != Self::default()).then_some(source)
+    }
 }
 
 impl DeadLetter {
@@ -56,6 +86,7 @@ impl DeadLetter {
             name: h.name.clone(),
             value: base64::engine::general_purpose::STANDARD.encode(&h.value),
         };
+        let parsed = record.headers.parse();
         Self {
             topic,
             partition: record.partition,
@@ -65,8 +96,9 @@ impl DeadLetter {
             reason,
             key: record.key.as_deref().map(str::to_owned),
             value: record.value.as_deref().map(str::to_owned),
-            headers: record.headers.parse().map(|hs| hs.iter().map(header).collect()).unwrap_or_default(),
-            headers_json: record.headers.parse().is_err().then(|| record.headers.raw_json()),
+            headers: parsed.as_ref().map(|hs| hs.iter().map(header).collect()).unwrap_or_default(),
+            headers_json: parsed.is_err().then(|| record.headers.raw_json()),
+            kinesis: parsed.as_ref().ok().and_then(|hs| KinesisSource::from_headers(hs)),
             quarantined_at: meta.now_ms,
             request_id: meta.request_id.clone(),
         }
