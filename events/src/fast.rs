@@ -37,26 +37,16 @@ const RECORDS: usize = 3;
 pub fn msk_event(text: &str) -> Option<MskEvent<'_>> {
     let mut s = Scanner::new(text);
     let mut event = MskEvent::default();
-    let mut seen = Seen::default();
-    s.eat(b'{')?;
-    if !s.eat_if(b'}') {
-        let mut next = 0;
-        loop {
-            let field = seen.first(s.field(&EVENT_FIELDS, next)?)?;
-            next = field + 1;
-            match field {
-                EVENT_SOURCE => event.event_source = s.string_or_null()?.map(text_of),
-                EVENT_SOURCE_ARN => event.event_source_arn = s.string_or_null()?.map(text_of),
-                BOOTSTRAP_SERVERS => event.bootstrap_servers = s.string_or_null()?.map(text_of),
-                RECORDS => event.records = partitions(&mut s)?,
-                _ => return None,
-            }
-            if s.eat_if(b'}') {
-                break;
-            }
-            s.eat(b',')?;
+    object(&mut s, &EVENT_FIELDS, |s, field| {
+        match field {
+            EVENT_SOURCE => event.event_source = s.string_or_null()?.map(text_of),
+            EVENT_SOURCE_ARN => event.event_source_arn = s.string_or_null()?.map(text_of),
+            BOOTSTRAP_SERVERS => event.bootstrap_servers = s.string_or_null()?.map(text_of),
+            RECORDS => event.records = partitions(s)?,
+            _ => return None,
         }
-    }
+        Some(())
+    })?;
     s.at_end().then_some(event)
 }
 
@@ -122,7 +112,6 @@ const VALUE: usize = 6;
 const HEADERS: usize = 7;
 
 fn record<'a>(s: &mut Scanner<'a>) -> Option<MskRecord<'a>> {
-    let mut seen = Seen::default();
     let (mut partition, mut offset) = (None, None);
     let mut record = MskRecord {
         topic: None,
@@ -134,33 +123,24 @@ fn record<'a>(s: &mut Scanner<'a>) -> Option<MskRecord<'a>> {
         value: None,
         headers: Headers::default(),
     };
-    s.eat(b'{')?;
-    if !s.eat_if(b'}') {
-        let mut next = 0;
-        loop {
-            let field = seen.first(s.field(&RECORD_FIELDS, next)?)?;
-            next = field + 1;
-            match field {
-                TOPIC => record.topic = s.string_or_null()?.map(text_of),
-                PARTITION => partition = Some(s.int()?),
-                OFFSET => offset = Some(s.int()?),
-                TIMESTAMP => record.timestamp = s.int_or_null()?,
-                TIMESTAMP_TYPE => record.timestamp_type = s.string_or_null()?.map(text_of),
-                KEY => record.key = s.string_or_null()?.map(text_of),
-                VALUE => record.value = s.string_or_null()?.map(text_of),
-                HEADERS => {
-                    if let Some(raw) = s.header_list()? {
-                        record.headers = Headers::Raw(raw);
-                    }
+    object(s, &RECORD_FIELDS, |s, field| {
+        match field {
+            TOPIC => record.topic = s.string_or_null()?.map(text_of),
+            PARTITION => partition = Some(s.int()?),
+            OFFSET => offset = Some(s.int()?),
+            TIMESTAMP => record.timestamp = s.int_or_null()?,
+            TIMESTAMP_TYPE => record.timestamp_type = s.string_or_null()?.map(text_of),
+            KEY => record.key = s.string_or_null()?.map(text_of),
+            VALUE => record.value = s.string_or_null()?.map(text_of),
+            HEADERS => {
+                if let Some(raw) = s.header_list()? {
+                    record.headers = Headers::Raw(raw);
                 }
-                _ => return None,
             }
-            if s.eat_if(b'}') {
-                break;
-            }
-            s.eat(b',')?;
+            _ => return None,
         }
-    }
+        Some(())
+    })?;
     record.partition = partition?;
     record.offset = offset?;
     Some(record)
@@ -187,14 +167,9 @@ const DESTINATION: usize = 6;
 /// A v1 ride in any field order, without escapes; validation is the caller's.
 pub fn ride(text: &str) -> Option<CarRideEvent<'_>> {
     let mut s = Scanner::new(text);
-    let mut seen = Seen::default();
     let (mut version, mut event_id, mut timestamp) = (None, None, None);
     let (mut order, mut customer, mut pickup, mut destination) = (None, None, None, None);
-    s.eat(b'{')?;
-    let mut next = 0;
-    loop {
-        let field = seen.first(s.field(&RIDE_FIELDS, next)?)?;
-        next = field + 1;
+    object(&mut s, &RIDE_FIELDS, |s, field| {
         match field {
             SCHEMA_VERSION => version = Some(u32::try_from(s.int()?).ok()?),
             // The same parser serde's `Uuid` uses, so both accept the same forms.
@@ -206,11 +181,8 @@ pub fn ride(text: &str) -> Option<CarRideEvent<'_>> {
             DESTINATION => destination = Some(s.string()?),
             _ => return None,
         }
-        if s.eat_if(b'}') {
-            break;
-        }
-        s.eat(b',')?;
-    }
+        Some(())
+    })?;
     if !s.at_end() {
         return None;
     }
@@ -225,24 +197,38 @@ pub fn ride(text: &str) -> Option<CarRideEvent<'_>> {
     })
 }
 
-fn text_of(s: &str) -> Text<'_> {
-    Text(Cow::Borrowed(s))
-}
-
-/// Which fields have been read: a repeated one sends the input to serde_json.
-#[derive(Default)]
-struct Seen(u16);
-
-impl Seen {
-    /// `field`, the first time it comes.
-    fn first(&mut self, field: usize) -> Option<usize> {
+/// Reads an object whose fields are all in `fields`, handing each to `read`
+/// (by index) with the scanner at its value. An unknown or repeated field, or
+/// `read` answering `None`, declines the whole input.
+fn object<'a>(
+    s: &mut Scanner<'a>,
+    fields: &[FieldName],
+    mut read: impl FnMut(&mut Scanner<'a>, usize) -> Option<()>,
+) -> Option<()> {
+    let mut seen = 0u16;
+    s.eat(b'{')?;
+    if s.eat_if(b'}') {
+        return Some(());
+    }
+    let mut next = 0;
+    loop {
+        let field = s.field(fields, next)?;
         let bit = 1u16.checked_shl(u32::try_from(field).ok()?)?;
-        if self.0 & bit != 0 {
+        if seen & bit != 0 {
             return None;
         }
-        self.0 |= bit;
-        Some(field)
+        seen |= bit;
+        read(s, field)?;
+        next = field + 1;
+        if s.eat_if(b'}') {
+            return Some(());
+        }
+        s.eat(b',')?;
     }
+}
+
+fn text_of(s: &str) -> Text<'_> {
+    Text(Cow::Borrowed(s))
 }
 
 #[cfg(test)]

@@ -61,6 +61,27 @@ fn edit_byte() -> impl Strategy<Value = u8> {
     prop_oneof![prop::sample::select(b"\"\\{}[],:-.eE0123456789 \ntnul".to_vec()), Just(0x01u8), any::<u8>(),]
 }
 
+/// One edit: where, which byte, and whether it replaces (0), is inserted
+/// before (1) or removes (2) the byte there.
+type Edit = (prop::sample::Index, u8, u8);
+
+fn apply_edits(mut bytes: Vec<u8>, edits: Vec<Edit>) -> Vec<u8> {
+    for (at, byte, how) in edits {
+        if bytes.is_empty() {
+            break;
+        }
+        let i = at.index(bytes.len());
+        match how {
+            0 => bytes[i] = byte,
+            1 => bytes.insert(i, byte),
+            _ => {
+                bytes.remove(i);
+            }
+        }
+    }
+    bytes
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -76,20 +97,7 @@ proptest! {
         (text, _pretty) in event_json(),
         edits in prop::collection::vec((any::<prop::sample::Index>(), edit_byte(), 0..3u8), 1..4),
     ) {
-        let mut bytes = text.into_bytes();
-        for (at, byte, how) in edits {
-            if bytes.is_empty() {
-                break;
-            }
-            let i = at.index(bytes.len());
-            match how {
-                0 => bytes[i] = byte,
-                1 => bytes.insert(i, byte),
-                _ => {
-                    bytes.remove(i);
-                }
-            }
-        }
+        let bytes = apply_edits(text.into_bytes(), edits);
         if let Ok(text) = std::str::from_utf8(&bytes) {
             agrees_on_event(text)?;
         }
@@ -105,18 +113,8 @@ proptest! {
     ) {
         let ride = events::generate::RideGenerator::seeded(seed).ride(1_764_000_000_000);
         let text = if pretty { serde_json::to_string_pretty(&ride) } else { serde_json::to_string(&ride) };
-        let mut bytes = text.expect("a ride serialises").into_bytes();
         let edited = !edits.is_empty();
-        for (at, byte, how) in edits {
-            let i = at.index(bytes.len());
-            match how {
-                0 => bytes[i] = byte,
-                1 => bytes.insert(i, byte),
-                _ => {
-                    bytes.remove(i);
-                }
-            }
-        }
+        let bytes = apply_edits(text.expect("a ride serialises").into_bytes(), edits);
         let Ok(text) = std::str::from_utf8(&bytes) else { return Ok(()) };
         let fast = fast::ride(text);
         if !edited {
