@@ -149,7 +149,9 @@ impl<'a> Scanner<'a> {
             magnitude = magnitude * 10 + i64::from(d - b'0');
             len += 1;
         }
-        if len == 0 || (len > 1 && digits[0] == b'0') {
+        // serde_json reads `-0` as the float -0.0 (keeping the sign), which
+        // no integer field accepts.
+        if len == 0 || (len > 1 && digits[0] == b'0') || (negative && magnitude == 0) {
             return None;
         }
         if matches!(digits.get(len), Some(b'0'..=b'9' | b'.' | b'e' | b'E')) {
@@ -270,7 +272,7 @@ mod tests {
         assert_eq!(ints(" -42,"), Some(-42));
         assert_eq!(ints("1764000000123"), Some(1_764_000_000_123));
         assert_eq!(ints("-999999999999999999]"), Some(-999_999_999_999_999_999));
-        for declined in ["01", "-", "-x", "1.5", "1e3", "1E3", "1000000000000000000", "x", ""] {
+        for declined in ["01", "-", "-x", "-0", "1.5", "1e3", "1E3", "1000000000000000000", "x", ""] {
             assert_eq!(ints(declined), None, "{declined}");
         }
     }
