@@ -140,7 +140,8 @@ impl Eq for Headers<'_> {}
 impl Serialize for Headers<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            // Parsed text was JSON when received: written back verbatim.
+            // Written back verbatim when it is JSON; a list the fast path left
+            // unread and is broken fails here rather than writing bad JSON.
             Headers::Raw(raw) => match RawValue::from_string((*raw).to_owned()) {
                 Ok(json) => json.serialize(s),
                 Err(e) => Err(serde::ser::Error::custom(format!("headers are malformed: {e}"))),
