@@ -56,8 +56,7 @@ pub fn msk_event(text: &str) -> Option<MskEvent<'_>> {
 /// `"records": {"<topic>-<partition>": [record, ...], ...}` or `null`.
 fn partitions<'a>(s: &mut Scanner<'a>) -> Option<BTreeMap<Text<'a>, Vec<MskRecord<'a>>>> {
     let mut records = BTreeMap::new();
-    if s.peek()? == b'n' {
-        s.literal("null")?;
+    if s.null()? {
         return Some(records);
     }
     s.eat(b'{')?;

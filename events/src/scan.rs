@@ -11,8 +11,8 @@ use wide::u8x16;
 pub(crate) struct FieldName {
     name: &'static str,
     quoted: u128,
+    /// Zero for a name too long for the word: it is only ever looked up.
     mask: u128,
-    fits: bool,
 }
 
 impl FieldName {
@@ -36,7 +36,7 @@ impl FieldName {
             quoted = u128::from_le_bytes(word);
             mask = u128::from_le_bytes(keep);
         }
-        Self { name, quoted, mask, fits }
+        Self { name, quoted, mask }
     }
 }
 
@@ -91,7 +91,7 @@ impl<'a> Scanner<'a> {
         // The first byte that is not plain string content must be the closing
         // quote: an escape needs unescaping (serde_json's job), and a raw
         // control byte is not JSON.
-        let len = find_first::<StringEnd>(&self.bytes()[start..])?;
+        let len = string_end(&self.bytes()[start..])?;
         let end = start + len;
         if self.bytes()[end] != b'"' {
             return None;
@@ -112,7 +112,7 @@ impl<'a> Scanner<'a> {
         if let Some(word) = rest.first_chunk::<16>().map(|w| u128::from_le_bytes(*w)) {
             for i in [next, next + 1] {
                 let Some(field) = fields.get(i) else { break };
-                if field.fits && word & field.mask == field.quoted {
+                if field.mask != 0 && word & field.mask == field.quoted {
                     self.pos += field.name.len() + 2;
                     self.eat(b':')?;
                     return Some(i);
@@ -124,10 +124,18 @@ impl<'a> Scanner<'a> {
         fields.iter().position(|f| f.name == name)
     }
 
+    /// Takes a `null` if one comes next; tells whether it did.
+    pub(crate) fn null(&mut self) -> Option<bool> {
+        if self.peek()? != b'n' {
+            return Some(false);
+        }
+        self.text.get(self.pos..)?.starts_with("null").then(|| self.pos += 4)?;
+        Some(true)
+    }
+
     /// A string, or `None` inside `Some` for `null`.
     pub(crate) fn string_or_null(&mut self) -> Option<Option<&'a str>> {
-        if self.peek()? == b'n' {
-            self.literal("null")?;
+        if self.null()? {
             return Some(None);
         }
         self.string().map(Some)
@@ -163,17 +171,10 @@ impl<'a> Scanner<'a> {
 
     /// An integer, or `None` inside `Some` for `null`.
     pub(crate) fn int_or_null(&mut self) -> Option<Option<i64>> {
-        if self.peek()? == b'n' {
-            self.literal("null")?;
+        if self.null()? {
             return Some(None);
         }
         self.int().map(Some)
-    }
-
-    /// Takes `word` (`null`, `true`, ...) after whitespace.
-    pub(crate) fn literal(&mut self, word: &str) -> Option<()> {
-        self.peek()?;
-        self.text.get(self.pos..)?.starts_with(word).then(|| self.pos += word.len())
     }
 
     /// The text of an array of `{"name": [numbers]}` objects (or `null`)
@@ -183,8 +184,7 @@ impl<'a> Scanner<'a> {
     /// which a list of numbers never has): then serde_json reads the event.
     /// Anything else wrong inside the list is found when the headers are parsed.
     pub(crate) fn header_list(&mut self) -> Option<Option<&'a str>> {
-        if self.peek()? == b'n' {
-            self.literal("null")?;
+        if self.null()? {
             return Some(None);
         }
         let start = self.pos;
@@ -211,44 +211,32 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// Where the first byte of a class is: sixteen bytes at a time with SIMD
-/// compares (`wide` picks SSE2 on x86_64, NEON on arm64, plain code
-/// elsewhere), the tail byte by byte. Base64 values are hundreds of bytes
-/// long, and `memchr` cannot look for a range (control bytes).
+/// Where plain string content ends: the first closing quote, escape, or raw
+/// control byte (not JSON). Sixteen bytes at a time with SIMD compares
+/// (`wide` picks SSE2 on x86_64, NEON on arm64, plain code elsewhere), the
+/// tail byte by byte: base64 values are hundreds of bytes long, and `memchr`
+/// cannot look for a range (control bytes).
 #[inline]
-fn find_first<C: ByteClass>(bytes: &[u8]) -> Option<usize> {
+fn string_end(bytes: &[u8]) -> Option<usize> {
+    let (quote, backslash, space) = (u8x16::splat(b'"'), u8x16::splat(b'\\'), u8x16::splat(0x20));
     let mut chunks = bytes.chunks_exact(16);
     let mut offset = 0;
     for chunk in &mut chunks {
         let mut lanes = [0u8; 16];
         lanes.copy_from_slice(chunk);
-        let mask = C::lanes(u8x16::new(lanes)).to_bitmask();
+        let v = u8x16::new(lanes);
+        let mask = (v.simd_eq(quote) | v.simd_eq(backslash) | v.simd_lt(space)).to_bitmask();
         if mask != 0 {
             return Some(offset + mask.trailing_zeros() as usize);
         }
         offset += 16;
     }
-    chunks.remainder().iter().position(|&b| C::byte(b)).map(|i| offset + i)
+    chunks.remainder().iter().position(|&b| ends_string(b)).map(|i| offset + i)
 }
 
-/// A set of bytes, tested sixteen lanes at a time or one byte at a time.
-trait ByteClass {
-    /// All ones in each lane whose byte is in the class.
-    fn lanes(v: u8x16) -> u8x16;
-    fn byte(b: u8) -> bool;
-}
-
-/// What ends plain string content: the closing quote, an escape, or a raw
-/// control byte (not JSON).
-struct StringEnd;
-
-impl ByteClass for StringEnd {
-    fn lanes(v: u8x16) -> u8x16 {
-        v.simd_eq(u8x16::splat(b'"')) | v.simd_eq(u8x16::splat(b'\\')) | v.simd_lt(u8x16::splat(0x20))
-    }
-    fn byte(b: u8) -> bool {
-        b == b'"' || b == b'\\' || b < 0x20
-    }
+/// [`string_end`]'s test for one byte.
+fn ends_string(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
 }
 
 #[cfg(test)]
@@ -300,20 +288,17 @@ mod tests {
 
     #[test]
     fn lanes_and_bytes_agree_on_every_byte_at_every_place() {
-        fn check<C: ByteClass>(filler: u8) {
-            for byte in 0..=255u8 {
-                for len in [1, 15, 16, 17, 33, 40] {
-                    for at in [0, len / 2, len - 1] {
-                        let mut bytes = vec![filler; len];
-                        bytes[at] = byte;
-                        let expected = (C::byte(byte)).then_some(at);
-                        assert_eq!(find_first::<C>(&bytes), expected, "byte {byte:#x} at {at} of {len}");
-                    }
+        for byte in 0..=255u8 {
+            for len in [1, 15, 16, 17, 33, 40] {
+                for at in [0, len / 2, len - 1] {
+                    let mut bytes = vec![b'A'; len];
+                    bytes[at] = byte;
+                    let expected = ends_string(byte).then_some(at);
+                    assert_eq!(string_end(&bytes), expected, "byte {byte:#x} at {at} of {len}");
                 }
             }
         }
-        check::<StringEnd>(b'A');
-        assert!(StringEnd::byte(b'"') && StringEnd::byte(0x1f) && !StringEnd::byte(b' ') && !StringEnd::byte(0xc3));
+        assert!(ends_string(b'"') && ends_string(0x1f) && !ends_string(b' ') && !ends_string(0xc3));
     }
 
     #[test]
@@ -348,6 +333,7 @@ mod tests {
         let mut s = Scanner::new(" null nul");
         assert_eq!(s.string_or_null(), Some(None));
         assert_eq!(s.int_or_null(), None);
+        assert_eq!(Scanner::new("7").null(), Some(false));
         assert!(Scanner::new("  \n").at_end());
     }
 }
