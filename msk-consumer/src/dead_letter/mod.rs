@@ -33,7 +33,7 @@ pub struct DeadLetter {
     /// Where the record is in Kinesis, from the connector's headers: what an
     /// operator needs to find it there (`GetShardIterator` AT_SEQUENCE_NUMBER).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kinesis: Option<KinesisSource>,
+    pub kinesis: Option<KinesisOrigin<'static>>,
     pub quarantined_at: i64,
     pub request_id: String,
 }
@@ -43,31 +43,6 @@ pub struct DeadLetterHeader {
     pub name: String,
     /// Header bytes as base64 (they need not be UTF-8).
     pub value: String,
-}
-
-/// A record's Kinesis coordinates ([`events::camel::KinesisOrigin`], owned).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KinesisSource {
-    pub shard_id: Option<String>,
-    pub sequence_number: Option<String>,
-    pub partition_key: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub arrival_ms: Option<i64>,
-}
-
-impl KinesisSource {
-    /// The coordinates in `headers`, if the connector wrote any.
-    pub fn from_headers(headers: &[Header]) -> Option<Self> {
-        let origin = KinesisOrigin::from_headers(headers.iter().map(|h| (h.name.as_str(), h.value.as_slice())));
-        let source = Self {
-            shard_id: origin.shard_id.map(str::to_owned),
-            sequence_number: origin.sequence_number.map(str::to_owned),
-            partition_key: origin.partition_key.map(str::to_owned),
-            arrival_ms: origin.arrival_ms,
-        };
-        (source != Self::default()).then_some(source)
-    }
 }
 
 impl DeadLetter {
@@ -98,7 +73,10 @@ impl DeadLetter {
             value: record.value.as_deref().map(str::to_owned),
             headers: parsed.as_ref().map(|hs| hs.iter().map(header).collect()).unwrap_or_default(),
             headers_json: parsed.is_err().then(|| record.headers.raw_json()),
-            kinesis: parsed.as_ref().ok().and_then(|hs| KinesisSource::from_headers(hs)),
+            kinesis: parsed.as_ref().ok().and_then(|hs| {
+                let origin = KinesisOrigin::from_headers(hs.iter().map(|h| (h.name.as_str(), h.value.as_slice())));
+                (!origin.is_empty()).then(|| origin.into_owned())
+            }),
             quarantined_at: meta.now_ms,
             request_id: meta.request_id.clone(),
         }
