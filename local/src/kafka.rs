@@ -1,13 +1,12 @@
-//! The Kafka side of the local stack: librdkafka's mock cluster (the real
-//! Kafka wire protocol over TCP, in-process, with fault injection) by
-//! default; tansu, a real broker process on sqlite (`LOCAL_KAFKA=tansu`);
-//! or any broker named by `KAFKA_BOOTSTRAP_SERVERS`.
+//! The Kafka side of the local stack: Apache Kafka itself (KRaft, one node,
+//! from Maven Central) by default; librdkafka's mock cluster
+//! (`LOCAL_KAFKA=mock`: an imitation, for machines without Java); or any
+//! broker named by `KAFKA_BOOTSTRAP_SERVERS`.
 //!
 //! The mock cluster keeps at most 5 MiB or 100k messages per partition and
 //! silently drops older ones, so the local topic gets enough partitions for a
 //! demo's volume (about 2 KiB per ride with headers and offsets: 8 partitions
-//! hold some 20,000 rides); point `KAFKA_BOOTSTRAP_SERVERS` at a real broker
-//! for longer runs.
+//! hold some 20,000 rides); Apache Kafka has no such cap.
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -15,26 +14,33 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 use rdkafka::ClientConfig;
 
-use crate::tansu::Tansu;
+use crate::apache_kafka::ApacheKafka;
 
 pub enum Broker {
+    Kafka(ApacheKafka),
     Mock(MockCluster<'static, DefaultProducerContext>),
-    Tansu(Tansu),
     External(String),
 }
 
 impl Broker {
-    /// `KAFKA_BOOTSTRAP_SERVERS` when set; tansu (storing in `data_dir`) when
-    /// `LOCAL_KAFKA=tansu`; else the mock cluster with `brokers` brokers.
+    /// `KAFKA_BOOTSTRAP_SERVERS` when set; the mock cluster with `brokers`
+    /// brokers when `LOCAL_KAFKA=mock`; else Apache Kafka storing in `data_dir`.
     pub fn from_env(brokers: i32, data_dir: &std::path::Path) -> anyhow::Result<Self> {
         if let Some(servers) = std::env::var("KAFKA_BOOTSTRAP_SERVERS").ok().filter(|s| !s.trim().is_empty()) {
             return Ok(Broker::External(servers));
         }
         match std::env::var("LOCAL_KAFKA").unwrap_or_default().as_str() {
-            "tansu" => Ok(Broker::Tansu(Tansu::start(&data_dir.join("tansu"))?)),
-            "" | "mock" => Ok(Broker::Mock(MockCluster::new(brokers)?)),
-            other => anyhow::bail!("LOCAL_KAFKA={other:?}: use `mock` (default) or `tansu`"),
+            "" | "kafka" => Self::apache_kafka(data_dir),
+            "mock" => Ok(Broker::Mock(MockCluster::new(brokers)?)),
+            other => anyhow::bail!(
+                "LOCAL_KAFKA={other:?}: use `kafka` (default) or `mock` (an imitation, for machines without Java)"
+            ),
         }
+    }
+
+    /// Apache Kafka with its log directory under `data_dir`.
+    pub fn apache_kafka(data_dir: &std::path::Path) -> anyhow::Result<Self> {
+        Ok(Broker::Kafka(ApacheKafka::start(&data_dir.join("kafka"))?))
     }
 
     pub fn mock(brokers: i32) -> anyhow::Result<Self> {
@@ -43,16 +49,18 @@ impl Broker {
 
     pub fn bootstrap_servers(&self) -> String {
         match self {
+            Broker::Kafka(kafka) => kafka.bootstrap_servers(),
             Broker::Mock(cluster) => cluster.bootstrap_servers(),
-            Broker::Tansu(tansu) => tansu.bootstrap_servers(),
             Broker::External(servers) => servers.clone(),
         }
     }
 
     pub fn describe(&self) -> String {
         match self {
-            Broker::Mock(_) => format!("librdkafka mock cluster at {}", self.bootstrap_servers()),
-            Broker::Tansu(t) => format!("tansu broker (sqlite) at {}", t.bootstrap_servers()),
+            Broker::Kafka(k) => format!("Apache Kafka {} (KRaft) at {}", ApacheKafka::version(), k.bootstrap_servers()),
+            Broker::Mock(_) => {
+                format!("librdkafka mock cluster at {} (an imitation of a broker)", self.bootstrap_servers())
+            }
             Broker::External(s) => format!("Kafka at {s}"),
         }
     }
@@ -62,7 +70,7 @@ impl Broker {
     pub async fn create_topic(&self, topic: &str, partitions: i32) -> anyhow::Result<()> {
         match self {
             Broker::Mock(cluster) => Ok(cluster.create_topic(topic, partitions, 1)?),
-            Broker::Tansu(_) | Broker::External(_) => {
+            Broker::Kafka(_) | Broker::External(_) => {
                 let servers = self.bootstrap_servers();
                 let admin: AdminClient<DefaultClientContext> =
                     ClientConfig::new().set("bootstrap.servers", &servers).create()?;
@@ -79,21 +87,23 @@ impl Broker {
     }
 
     /// Takes broker `id` down: connections are refused until
-    /// [`Broker::broker_up`]. tansu is one broker: its process is killed.
+    /// [`Broker::broker_up`]. Apache Kafka is one broker: its process is
+    /// killed.
     pub fn broker_down(&self, id: i32) -> anyhow::Result<()> {
         match self {
             Broker::Mock(cluster) => Ok(cluster.broker_down(id)?),
-            Broker::Tansu(tansu) => tansu.down(),
-            Broker::External(_) => anyhow::bail!("broker faults need the mock cluster or tansu"),
+            Broker::Kafka(kafka) => kafka.down(),
+            Broker::External(_) => anyhow::bail!("broker faults need a broker the stack started"),
         }
     }
 
-    /// Brings broker `id` back (tansu: a new process on the same sqlite file).
+    /// Brings broker `id` back (Apache Kafka: a new process on the same log
+    /// directory).
     pub fn broker_up(&self, id: i32) -> anyhow::Result<()> {
         match self {
             Broker::Mock(cluster) => Ok(cluster.broker_up(id)?),
-            Broker::Tansu(tansu) => tansu.up(),
-            Broker::External(_) => anyhow::bail!("broker faults need the mock cluster or tansu"),
+            Broker::Kafka(kafka) => kafka.up(),
+            Broker::External(_) => anyhow::bail!("broker faults need a broker the stack started"),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the AWS-managed parts are replaced with. Orchestration only: no business
 //! logic lives here.
 
+pub mod apache_kafka;
 pub mod bridge;
 pub mod esm;
 pub mod kafka;
@@ -14,7 +15,6 @@ pub mod report;
 pub mod schedule;
 pub mod stack;
 pub mod state;
-pub mod tansu;
 pub mod tools;
 
 /// Region and dummy credentials every local client uses: nothing here ever

@@ -99,7 +99,38 @@ fn spawn(name: &str, mut command: Command) -> anyhow::Result<Child> {
             Ok(())
         });
     }
-    command.spawn().map_err(|e| anyhow::anyhow!("starting {name}: {e}"))
+    spawner()
+        .and_then(|spawner| {
+            let (reply, answer) = std::sync::mpsc::channel();
+            spawner.send((command, reply)).ok()?;
+            answer.recv().ok()
+        })
+        .unwrap_or_else(|| Err(std::io::Error::other("the spawner thread is gone")))
+        .map_err(|e| anyhow::anyhow!("starting {name}: {e}"))
+}
+
+type SpawnRequest = (Command, std::sync::mpsc::Sender<std::io::Result<Child>>);
+
+/// The kernel's parent-death signal follows the *thread* that forked, not
+/// the process: a child started from a short-lived thread (a test's, a
+/// blocking task's) would be killed when that thread ends. So every child is
+/// forked by one thread that lives as long as the process.
+fn spawner() -> Option<std::sync::mpsc::Sender<SpawnRequest>> {
+    static SPAWNER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<SpawnRequest>>> =
+        std::sync::OnceLock::new();
+    let sender = SPAWNER.get_or_init(|| {
+        let (sender, requests) = std::sync::mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("child-spawner".into())
+            .spawn(move || {
+                for (mut command, reply) in requests {
+                    let _ = reply.send(command.spawn());
+                }
+            })
+            .ok();
+        std::sync::Mutex::new(sender)
+    });
+    sender.lock().ok().map(|s| s.clone())
 }
 
 /// A free TCP port on loopback (the OS picks; racy only against other

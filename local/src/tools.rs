@@ -59,27 +59,54 @@ pub fn moto_server() -> Result<PathBuf, MissingTool> {
     }
 }
 
-/// The tansu broker `make tansu` builds once into the cache outside the clone
-/// (`TANSU_BIN` overrides).
-pub fn tansu() -> Result<PathBuf, MissingTool> {
-    let path = std::env::var_os("TANSU_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        std::env::var_os("KML_CACHE")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|c| PathBuf::from(c).join("kinesis-msk-lambda")))
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kinesis-msk-lambda")))
-            .unwrap_or_default()
-            .join(format!("tansu-{TANSU_VERSION}/bin/tansu"))
-    });
-    if path.is_file() {
+/// The cache outside the clone where slow-to-make tools live (`KML_CACHE`,
+/// else `$XDG_CACHE_HOME/kinesis-msk-lambda`, else `~/.cache/kinesis-msk-lambda`);
+/// the install scripts under `tools/` use the same rule.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("KML_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|c| PathBuf::from(c).join("kinesis-msk-lambda")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kinesis-msk-lambda")))
+        .unwrap_or_default()
+}
+
+/// The Apache Kafka version of the local broker: the one `tools/kafka/pom.xml` resolves.
+pub const KAFKA_VERSION: &str = "3.8.1";
+
+/// Apache Kafka's jars, copied from Maven Central by `tools/install-kafka.sh`
+/// (run by `make tools`).
+pub fn kafka_libs() -> Result<PathBuf, MissingTool> {
+    let path = cache_dir().join(format!("kafka-{KAFKA_VERSION}/libs"));
+    if path.join(".installed").is_file() {
         Ok(path)
     } else {
         Err(MissingTool {
-            what: "tansu",
+            what: "Apache Kafka",
             path,
-            install: "run `make tansu` (a one-time build from the crate registry, ~45 min on 2 cores)",
+            install: "run `make tools` (needs Java 17 and Maven: it resolves Kafka from Maven Central), or `bash tools/install-kafka.sh`",
         })
     }
 }
 
-/// Must match `tools/install-tansu.sh`.
-pub const TANSU_VERSION: &str = "0.6.0";
+/// `$JAVA_HOME/bin/<tool>` when `JAVA_HOME` is set, else `<tool>` from PATH.
+fn jdk_tool(tool: &str) -> PathBuf {
+    std::env::var_os("JAVA_HOME").map_or_else(|| PathBuf::from(tool), |home| PathBuf::from(home).join("bin").join(tool))
+}
+
+pub fn java() -> PathBuf {
+    jdk_tool("java")
+}
+
+pub fn keytool() -> PathBuf {
+    jdk_tool("keytool")
+}
+
+#[cfg(test)]
+mod tests {
+    /// The broker the code starts is the one the pom resolves.
+    #[test]
+    fn kafka_version_matches_the_pom() {
+        let pom = std::fs::read_to_string(super::repo_root().join("tools/kafka/pom.xml")).expect("pom");
+        assert!(pom.contains(&format!("<kafka.version>{}</kafka.version>", super::KAFKA_VERSION)));
+    }
+}

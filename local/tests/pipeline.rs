@@ -1,7 +1,9 @@
 //! The whole pipeline on loopback: producer (scheduled through the Lambda
-//! Invoke API) → kinesalite → bridge → Kafka (librdkafka's mock cluster) →
+//! Invoke API) → kinesalite → bridge → Apache Kafka →
 //! event source mapping poller → msk-consumer, both functions under `cargo
-//! lambda watch`. Every ride that reached Kinesis must reach the consumer,
+//! lambda watch`. The broker is Apache Kafka (KRaft, from Maven Central);
+//! the bridge stands in for the Camel connector, which this machine's Maven
+//! mirror does not serve (see the README's connector section). Every ride that reached Kinesis must reach the consumer,
 //! per-order order must hold, poison must land in the dead-letter sink, and
 //! killing the bridge, taking the brokers down or failing consumer batches
 //! must lose nothing.
@@ -17,7 +19,7 @@ use local::report::{self, PipelineReport};
 use local::stack::{LocalStack, StackOptions};
 
 async fn start_stack(name: &str) -> LocalStack {
-    start_stack_on(name, |_| Broker::mock(3).expect("mock cluster")).await
+    start_stack_on(name, |dir| Broker::apache_kafka(dir).expect("Apache Kafka (make tools)")).await
 }
 
 async fn start_stack_on(name: &str, broker: impl FnOnce(&std::path::Path) -> Broker) -> LocalStack {
@@ -149,8 +151,12 @@ async fn bridge_kill_broker_outage_and_failed_batches_lose_nothing() {
     let poller = stack.spawn_poller(stack.esm_settings()).expect("poller");
     let schedule = stack.spawn_schedule(Duration::from_millis(250), Some(16));
 
-    // 1. Kill the bridge mid-stream and start it again.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // 1. Kill the bridge mid-stream (once it has written) and start it again.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stack.bridge_stats.records_written.load(Ordering::Relaxed) == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let written_before = stack.bridge_stats.records_written.load(Ordering::Relaxed);
     bridge.abort();
     let _ = (&mut bridge).await;
@@ -158,15 +164,12 @@ async fn bridge_kill_broker_outage_and_failed_batches_lose_nothing() {
     bridge = stack.spawn_bridge();
     assert!(written_before > 0, "the bridge had written records before it was killed");
 
-    // 2. Take every broker down for three seconds.
+    // 2. Kill the broker (SIGKILL) for three seconds and start it again on
+    // the same log directory.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    for id in 1..=3 {
-        stack.broker.broker_down(id).expect("down");
-    }
+    stack.broker.broker_down(1).expect("down");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    for id in 1..=3 {
-        stack.broker.broker_up(id).expect("up");
-    }
+    stack.broker.broker_up(1).expect("up");
 
     // 3. Make the consumer fail batches: its dead-letter sink becomes a file,
     // so the poison below cannot be quarantined until it is restored.
@@ -197,44 +200,6 @@ async fn bridge_kill_broker_outage_and_failed_batches_lose_nothing() {
     let distinct = report::distinct_dead_letters(&stack.dead_letter_dir()).expect("dead letters");
     assert_eq!((report.poison_in_kinesis, distinct.len()), (3, 3), "{distinct:?}");
     assert_eq!(stack.esm_stats.records_discarded.load(Ordering::Relaxed), 0, "retries, not discards");
-    let bound = redelivery_bound(&stack);
-    assert!(report.duplicates <= bound, "{} duplicates > {bound}", report.duplicates);
-    stop([bridge, poller]).await;
-}
-
-/// The same pipeline on a real broker process: tansu on sqlite, killed and
-/// started again mid-stream. Topics, records and the poller's committed
-/// offsets survive on disk; the bridge's producer and the poller reconnect.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs tansu: `make tansu` once (make test runs it when installed)"]
-async fn tansu_restart_mid_stream_loses_nothing() {
-    let stack = start_stack_on("tansu", |dir| {
-        Broker::Tansu(local::tansu::Tansu::start(&dir.join("tansu")).expect("tansu (make tansu)"))
-    })
-    .await;
-    let started = Instant::now();
-    let bridge = stack.spawn_bridge();
-    let poller = stack.spawn_poller(stack.esm_settings()).expect("poller");
-    stack.wait_for_poller(Duration::from_secs(60)).await.expect("poller joined its group");
-    let schedule = stack.spawn_schedule(Duration::from_millis(250), Some(12));
-    put_ordered_rides_and_poison(&stack, 100, 3, 2).await;
-
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let consumed_before = stack.esm_stats.rides_consumed.load(Ordering::Relaxed);
-    stack.broker.broker_down(1).expect("kill tansu");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    stack.broker.broker_up(1).expect("restart tansu on the same sqlite file");
-
-    let report = settle(&stack, started, Duration::from_secs(240)).await;
-    let state = format!("{report:?}\nbridge {:?}\nesm {:?}", stack.bridge_stats, stack.esm_stats);
-    println!("{report}\n{state}");
-    assert!(consumed_before > 0, "rides flowed before the restart");
-    assert!(schedule.is_finished());
-    assert_eq!(report.in_kinesis, 6_000 + 300 + 1);
-    assert_eq!(report.lost, 0, "{state}");
-    assert_eq!(report.order_violations, 0, "{report:?}");
-    let distinct = report::distinct_dead_letters(&stack.dead_letter_dir()).expect("dead letters");
-    assert_eq!((report.poison_in_kinesis, distinct.len()), (2, 2), "{distinct:?}");
     let bound = redelivery_bound(&stack);
     assert!(report.duplicates <= bound, "{} duplicates > {bound}", report.duplicates);
     stop([bridge, poller]).await;

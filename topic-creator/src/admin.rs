@@ -1,12 +1,20 @@
 //! Creating the topic with `rdkafka`'s admin API: over TLS with IAM
 //! (SASL/OAUTHBEARER tokens from `aws-msk-iam-sasl-signer`) on MSK, or in
 //! plaintext against a local broker.
+//!
+//! librdkafka offers OAUTHBEARER only when built with OpenSSL, so the
+//! workspace builds `rdkafka` with `ssl-vendored`. A vendored OpenSSL looks
+//! for CA certificates under its own build prefix, which Lambda's image does
+//! not have: `ssl.ca.location=probe` makes librdkafka search the usual system
+//! bundle paths (AL2023's `/etc/pki/tls/certs/ca-bundle.crt` among them).
+//! rust-rdkafka's `AdminClient` cannot sign IAM tokens or report why a call
+//! failed by itself: see [`crate::native`].
 
 use std::time::Duration;
 
 use aws_msk_iam_sasl_signer::generate_auth_token;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::{ClientContext, OAuthToken};
+use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
@@ -15,62 +23,144 @@ use crate::{TopicAdmin, TopicError, TopicOutcome};
 
 #[derive(Debug, Clone)]
 pub enum Auth {
-    /// MSK with IAM access control, in `region`.
-    Iam { region: String },
+    /// MSK with IAM access control, in `region`. `ca_location` is
+    /// librdkafka's `ssl.ca.location` (`probe`: the system's bundle).
+    Iam { region: String, ca_location: String },
     /// A local broker without authentication.
     Plaintext,
 }
 
+impl Auth {
+    /// MSK's IAM listener, trusting the system's CA bundle.
+    pub fn iam(region: impl Into<String>) -> Self {
+        Auth::Iam { region: region.into(), ca_location: "probe".into() }
+    }
+}
+
 pub struct KafkaTopicAdmin {
     pub auth: Auth,
+    /// How long one admin call may take before it fails with the last error
+    /// the client saw (a refused token, a TLS failure) as its reason.
+    pub timeout: Duration,
 }
 
-/// Signs OAUTHBEARER tokens with the function's credentials. librdkafka asks
-/// from its own thread, so the async signer runs on the captured runtime.
-struct IamContext {
-    region: aws_config::Region,
-    runtime: tokio::runtime::Handle,
+impl KafkaTopicAdmin {
+    pub fn new(auth: Auth) -> Self {
+        Self { auth, timeout: Duration::from_secs(60) }
+    }
 }
 
-impl ClientContext for IamContext {
-    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+type Admin = AdminClient<DefaultClientContext>;
 
-    fn generate_oauth_token(&self, _config: Option<&str>) -> Result<OAuthToken, Box<dyn std::error::Error>> {
-        let (token, lifetime_ms) = self.runtime.block_on(generate_auth_token(self.region.clone()))?;
-        Ok(OAuthToken { token, principal_name: String::new(), lifetime_ms })
+/// `message`, with what librdkafka reported meanwhile (a refused
+/// certificate, a refused token), so a timed-out call says why.
+fn with_client_problems(admin: &Admin, message: String) -> String {
+    match crate::native::drain_problems(admin.inner()).pop() {
+        Some(last) => format!("{message} (last client error: {last})"),
+        None => message,
+    }
+}
+
+impl KafkaTopicAdmin {
+    async fn client(&self, bootstrap: &str) -> Result<Admin, String> {
+        let mut config = ClientConfig::new();
+        let socket_timeout = self.timeout.as_millis().clamp(10, 300_000).to_string();
+        config.set("bootstrap.servers", bootstrap).set("socket.timeout.ms", &socket_timeout);
+        match &self.auth {
+            Auth::Plaintext => config.create().map_err(|e| e.to_string()),
+            Auth::Iam { region, ca_location } => {
+                config
+                    .set("security.protocol", "SASL_SSL")
+                    .set("sasl.mechanism", "OAUTHBEARER")
+                    .set("ssl.ca.location", ca_location);
+                let admin: Admin = config.create().map_err(|e| e.to_string())?;
+                let (token, expires_ms) = generate_auth_token(aws_config::Region::new(region.clone()))
+                    .await
+                    .map_err(|e| format!("signing the MSK IAM token: {e}"))?;
+                crate::native::set_oauth_token(admin.inner(), &token, expires_ms)?;
+                Ok(admin)
+            }
+        }
+    }
+
+    fn options(&self) -> AdminOptions {
+        AdminOptions::new().operation_timeout(Some(self.timeout)).request_timeout(Some(self.timeout))
+    }
+
+    /// Grows the topic to `partitions` (Kafka cannot shrink a topic).
+    pub async fn grow_partitions(&self, bootstrap: &str, topic: &str, partitions: usize) -> Result<(), TopicError> {
+        let error = |message: String| TopicError::Create { topic: topic.to_owned(), message };
+        let admin = self.client(bootstrap).await.map_err(error)?;
+        let results = admin
+            .create_partitions([&NewPartitions::new(topic, partitions)], &self.options())
+            .await
+            .map_err(|e| error(with_client_problems(&admin, e.to_string())))?;
+        match results.into_iter().next() {
+            Some(Ok(_)) => Ok(()),
+            Some(Err((_, code))) => Err(error(with_client_problems(&admin, code.to_string()))),
+            None => Err(error("the broker answered nothing".into())),
+        }
     }
 }
 
 impl TopicAdmin for KafkaTopicAdmin {
+    /// Creates the topic, or brings an existing one to the spec: partitions
+    /// grow (`CreatePartitions`); fewer partitions or another replication
+    /// factor cannot be applied to a Kafka topic in place and fail with the
+    /// reason. Comparing with the broker (not with the old properties) keeps
+    /// a rollback of a refused update a no-op that succeeds.
     async fn ensure_topic(&self, bootstrap: &str, spec: &TopicSpec) -> Result<TopicOutcome, TopicError> {
         let error = |message: String| TopicError::Create { topic: spec.topic.clone(), message };
-        let mut config = ClientConfig::new();
-        config.set("bootstrap.servers", bootstrap).set("socket.timeout.ms", "30000");
+        let admin = self.client(bootstrap).await.map_err(error)?;
         let new = NewTopic::new(&spec.topic, spec.partitions, TopicReplication::Fixed(spec.replication_factor));
-        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(60)));
-        let results = match &self.auth {
-            Auth::Plaintext => {
-                let admin: AdminClient<rdkafka::client::DefaultClientContext> =
-                    config.create().map_err(|e| error(e.to_string()))?;
-                admin.create_topics([&new], &options).await
-            }
-            Auth::Iam { region } => {
-                config.set("security.protocol", "SASL_SSL").set("sasl.mechanism", "OAUTHBEARER");
-                let context = IamContext {
-                    region: aws_config::Region::new(region.clone()),
-                    runtime: tokio::runtime::Handle::current(),
-                };
-                let admin: AdminClient<IamContext> =
-                    config.create_with_context(context).map_err(|e| error(e.to_string()))?;
-                admin.create_topics([&new], &options).await
-            }
-        }
-        .map_err(|e| error(e.to_string()))?;
+        let results = admin
+            .create_topics([&new], &self.options())
+            .await
+            .map_err(|e| error(with_client_problems(&admin, e.to_string())))?;
         match results.into_iter().next() {
-            Some(Ok(_)) => Ok(TopicOutcome::Created),
-            Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Ok(TopicOutcome::AlreadyExisted),
-            Some(Err((_, code))) => Err(error(code.to_string())),
-            None => Err(error("the broker answered nothing".into())),
+            Some(Ok(_)) => return Ok(TopicOutcome::Created),
+            Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => {}
+            Some(Err((_, code))) => return Err(error(with_client_problems(&admin, code.to_string()))),
+            None => return Err(error("the broker answered nothing".into())),
         }
+        let (partitions, replication_factor) = self.describe(&admin, &spec.topic).map_err(error)?;
+        if replication_factor != spec.replication_factor {
+            return Err(error(format!(
+                "the topic exists with replication factor {replication_factor}, not {}: Kafka cannot change it in place \
+                 (reassign its partitions with kafka-reassign-partitions.sh, or name a new topic)",
+                spec.replication_factor
+            )));
+        }
+        match partitions.cmp(&spec.partitions) {
+            std::cmp::Ordering::Equal => Ok(TopicOutcome::AlreadyExisted),
+            std::cmp::Ordering::Greater => Err(error(format!(
+                "the topic exists with {partitions} partitions, more than {}: Kafka cannot remove partitions \
+                 (keep {partitions}, or name a new topic)",
+                spec.partitions
+            ))),
+            std::cmp::Ordering::Less => {
+                let to = usize::try_from(spec.partitions).map_err(|e| error(e.to_string()))?;
+                self.grow_partitions(bootstrap, &spec.topic, to).await?;
+                Ok(TopicOutcome::Grown { from: partitions, to: spec.partitions })
+            }
+        }
+    }
+}
+
+impl KafkaTopicAdmin {
+    /// The topic's partition count and replication factor, from the
+    /// cluster's metadata.
+    fn describe(&self, admin: &Admin, topic: &str) -> Result<(i32, i32), String> {
+        // fetch_metadata blocks on librdkafka: keep it off the async workers.
+        let metadata = tokio::task::block_in_place(|| admin.inner().fetch_metadata(Some(topic), self.timeout))
+            .map_err(|e| with_client_problems(admin, e.to_string()))?;
+        let found = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic)
+            .ok_or_else(|| format!("the cluster's metadata has no topic {topic}"))?;
+        let partitions = i32::try_from(found.partitions().len()).map_err(|e| e.to_string())?;
+        let replication = found.partitions().first().map_or(0, |p| p.replicas().len());
+        Ok((partitions, i32::try_from(replication).map_err(|e| e.to_string())?))
     }
 }

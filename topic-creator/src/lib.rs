@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod brokers;
+pub mod native;
 pub mod request;
 pub mod respond;
 
@@ -36,6 +37,11 @@ pub enum TopicError {
 pub enum TopicOutcome {
     Created,
     AlreadyExisted,
+    /// An update asked for more partitions: they were added.
+    Grown {
+        from: i32,
+        to: i32,
+    },
 }
 
 pub trait BrokerLookup: Send + Sync {
@@ -63,6 +69,62 @@ pub struct Deps<B, A, R> {
 /// The attribute the template reads with `Fn::GetAtt`.
 pub const BOOTSTRAP_ATTRIBUTE: &str = "BootstrapBrokersSaslIam";
 
+/// Handles one payload as Lambda hands it over and answers CloudFormation
+/// whatever it holds: a request that does not decode, or of a type this
+/// function does not know, is answered FAILED with the reason (when it has a
+/// response URL at all), and the topic work gets at most `budget`, so the
+/// answer goes out before the function's own timeout. Returns the answer.
+pub async fn handle_payload<B: BrokerLookup, A: TopicAdmin, R: Responder>(
+    payload: Value,
+    deps: &Deps<B, A, R>,
+    budget: std::time::Duration,
+) -> Result<Response, TopicError> {
+    // An unknown `RequestType` fails to decode too (the enum is tagged by it).
+    let request = match serde_json::from_value::<Request>(payload.clone()) {
+        Ok(request) => request,
+        Err(error) => {
+            let kind = payload.get("RequestType").cloned().unwrap_or(Value::Null);
+            let reason =
+                format!("request type {kind} does not decode as a CloudFormation custom resource request: {error}");
+            return answer_failed(&payload, reason, deps).await;
+        }
+    };
+    match tokio::time::timeout(budget, handle(request, deps)).await {
+        Ok(answered) => answered,
+        Err(_) => {
+            let reason = format!(
+                "the topic was not ready within {}s (can the function's subnets reach the brokers?)",
+                budget.as_secs()
+            );
+            answer_failed(&payload, reason, deps).await
+        }
+    }
+}
+
+/// Answers FAILED with `reason`, taking the ids from the raw payload.
+async fn answer_failed<B, A, R: Responder>(
+    payload: &Value,
+    reason: String,
+    deps: &Deps<B, A, R>,
+) -> Result<Response, TopicError> {
+    let field = |name: &str| payload.get(name).and_then(Value::as_str).map(str::to_owned);
+    let url = field("ResponseURL").ok_or_else(|| {
+        TopicError::Respond(format!("{reason}; and there is no ResponseURL to answer CloudFormation at"))
+    })?;
+    let logical = field("LogicalResourceId").unwrap_or_default();
+    let mut response = base(
+        field("StackId").unwrap_or_default(),
+        field("RequestId").unwrap_or_default(),
+        logical,
+        field("PhysicalResourceId"),
+    );
+    tracing::error!(%reason, "request not handled");
+    response.status = Status::Failed;
+    response.reason = Some(reason);
+    deps.responder.respond(&url, &response).await?;
+    Ok(response)
+}
+
 /// Handles one request and always answers CloudFormation; returns the answer.
 pub async fn handle<B: BrokerLookup, A: TopicAdmin, R: Responder>(
     request: Request,
@@ -80,7 +142,10 @@ pub async fn handle<B: BrokerLookup, A: TopicAdmin, R: Responder>(
             let id = Some(r.physical_resource_id);
             (r.response_url, base(r.stack_id, r.request_id, r.logical_resource_id, id), r.resource_properties, true)
         }
-        _ => return Err(TopicError::Respond("unknown CloudFormation request type".into())),
+        other => {
+            let payload = serde_json::to_value(&other).unwrap_or(Value::Null);
+            return answer_failed(&payload, "unknown CloudFormation request type".into(), deps).await;
+        }
     };
     if delete {
         // The topic goes with the cluster; a delete after a failed create

@@ -7,6 +7,28 @@ use crate::{Responder, TopicError};
 
 pub struct HttpResponder(pub reqwest::Client);
 
+/// An answer that cannot be delivered in this long will not be: fail fast
+/// rather than hold the function until its timeout.
+pub const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl HttpResponder {
+    /// A client whose connect and whole-request time are bounded.
+    pub fn new() -> Self {
+        Self::with_timeout(RESPONSE_TIMEOUT)
+    }
+
+    pub fn with_timeout(timeout: std::time::Duration) -> Self {
+        let client = reqwest::Client::builder().connect_timeout(timeout).timeout(timeout).build().unwrap_or_default();
+        Self(client)
+    }
+}
+
+impl Default for HttpResponder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Responder for HttpResponder {
     async fn respond(&self, url: &str, response: &Response) -> Result<(), TopicError> {
         let body = serde_json::to_vec(response).map_err(|e| TopicError::Respond(e.to_string()))?;

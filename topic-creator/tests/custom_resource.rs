@@ -1,10 +1,9 @@
 //! The topic creator without AWS: the CloudFormation samples from
 //! `events/samples/`, the answer PUT to a loopback server standing in for
 //! CloudFormation's response URL, and topic creation through `rdkafka`'s
-//! admin API against a real broker. librdkafka's mock cluster does not serve
-//! CreateTopics, so that test runs against the local stack's real broker,
-//! tansu (or any plaintext broker at `KAFKA_BOOTSTRAP_SERVERS`); it is ignored
-//! unless `make test` finds tansu installed (`make tansu`).
+//! admin API against Apache Kafka (the local stack's broker, from Maven
+//! Central): in plaintext, and on its SASL_SSL + OAUTHBEARER listener through
+//! the IAM path the Lambda takes on MSK.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -90,7 +89,7 @@ async fn create_answers_with_the_brokers_and_delete_always_succeeds() {
     let deps = Deps {
         brokers: FixedBrokers(bootstrap.clone()),
         admin: RecordingAdmin::default(),
-        responder: HttpResponder(reqwest::Client::new()),
+        responder: HttpResponder::new(),
     };
     let created = handle(sample("cfn-topic-create.json", &url), &deps).await.expect("answered");
     assert_eq!(created.reason, None);
@@ -110,20 +109,20 @@ async fn create_answers_with_the_brokers_and_delete_always_succeeds() {
     assert_eq!(answers[2]["Status"], "SUCCESS");
 }
 
+/// One Apache Kafka for the tests of this binary (a JVM start is seconds).
+fn kafka() -> &'static local::apache_kafka::ApacheKafka {
+    static KAFKA: std::sync::OnceLock<local::apache_kafka::ApacheKafka> = std::sync::OnceLock::new();
+    KAFKA.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("topic-creator-kafka-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        local::apache_kafka::ApacheKafka::start(&dir).expect("Apache Kafka (make tools)")
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs tansu: `make tansu` once (make test runs it when installed)"]
 async fn creates_the_topic_on_a_real_broker_idempotently() {
-    let dir = std::env::temp_dir().join(format!("topic-creator-tansu-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let tansu = match std::env::var("KAFKA_BOOTSTRAP_SERVERS") {
-        Ok(_) => None,
-        Err(_) => Some(local::tansu::Tansu::start(&dir).expect("tansu (make tansu)")),
-    };
-    let bootstrap = match &tansu {
-        Some(t) => t.bootstrap_servers(),
-        None => std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default(),
-    };
-    let admin = KafkaTopicAdmin { auth: Auth::Plaintext };
+    let bootstrap = kafka().bootstrap_servers();
+    let admin = KafkaTopicAdmin::new(Auth::Plaintext);
     let spec = TopicSpec {
         cluster_arn: "local".into(),
         topic: format!("carrides-{}", std::process::id()),
@@ -139,8 +138,8 @@ async fn creates_the_topic_on_a_real_broker_idempotently() {
     let (addr, answers) = response_catcher().await;
     let deps = Deps {
         brokers: FixedBrokers(bootstrap.clone()),
-        admin: KafkaTopicAdmin { auth: Auth::Plaintext },
-        responder: HttpResponder(reqwest::Client::new()),
+        admin: KafkaTopicAdmin::new(Auth::Plaintext),
+        responder: HttpResponder::new(),
     };
     let mut request = serde_json::to_value(sample("cfn-topic-create.json", &format!("http://{addr}/r"))).expect("json");
     let topic = format!("carrides-cfn-{}", std::process::id());
@@ -152,8 +151,59 @@ async fn creates_the_topic_on_a_real_broker_idempotently() {
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_eq!(answer["Data"]["BootstrapBrokersSaslIam"], bootstrap.as_str());
     assert_eq!(partitions(&bootstrap, &topic), 4);
-    drop(tansu);
+}
+
+/// The Lambda's IAM path (`Auth::Iam`: SASL_SSL, OAUTHBEARER, a token from
+/// `aws-msk-iam-sasl-signer`) against a broker listener speaking the same
+/// protocols. It must get through TLS (the broker's certificate checked
+/// against its CA, host name included) and the SASL handshake; the broker
+/// then validates the token with Kafka's default handler, which accepts only
+/// unsecured JWTs, so an MSK IAM token (a signed URL) is refused as
+/// `invalid_token`. That refusal is the expected end: it can only come from a
+/// broker that completed TLS and received the OAUTHBEARER token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_iam_path_gets_through_tls_and_sasl_to_the_token_check() {
+    // Dummy credentials: the signer presigns locally, nothing reaches AWS.
+    std::env::set_var("AWS_ACCESS_KEY_ID", local::LOCAL_ACCESS_KEY);
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", local::LOCAL_SECRET_KEY);
+    let kafka = kafka();
+    let spec = TopicSpec {
+        cluster_arn: "local".into(),
+        topic: format!("carrides-iam-{}", std::process::id()),
+        partitions: 2,
+        replication_factor: 1,
+    };
+    let iam = |ca_location: String| KafkaTopicAdmin {
+        auth: Auth::Iam { region: local::LOCAL_REGION.into(), ca_location },
+        timeout: Duration::from_secs(5),
+    };
+    let refused = iam(kafka.ca_pem().display().to_string())
+        .ensure_topic(&kafka.sasl_ssl_bootstrap_servers(), &spec)
+        .await
+        .expect_err("the broker cannot accept an MSK IAM token");
+    let reason = refused.to_string();
+    println!("IAM token refused: {reason}");
+    assert!(reason.contains("SASL authentication error"), "{reason}");
+    assert!(reason.contains("invalid_token"), "{reason}");
+
+    // Control: the same call trusting another CA stops at the TLS handshake,
+    // so the refusal above came after TLS succeeded.
+    let untrusted = iam(untrusted_ca().display().to_string())
+        .ensure_topic(&kafka.sasl_ssl_bootstrap_servers(), &spec)
+        .await
+        .expect_err("an unknown certificate is refused");
+    let reason = untrusted.to_string();
+    println!("unknown certificate: {reason}");
+    assert!(reason.contains("SSL handshake failed"), "{reason}");
+    assert!(!reason.contains("invalid_token"), "{reason}");
+}
+
+/// A CA certificate that did not sign the broker's (another broker's).
+fn untrusted_ca() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("topic-creator-other-ca-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    local::apache_kafka::self_signed_certificate(&dir).expect("keytool")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,8 +212,8 @@ async fn a_failure_is_answered_as_failed_with_the_reason() {
     let deps = Deps {
         // Nothing listens here: the admin call fails.
         brokers: FixedBrokers("127.0.0.1:1".into()),
-        admin: KafkaTopicAdmin { auth: Auth::Plaintext },
-        responder: HttpResponder(reqwest::Client::new()),
+        admin: KafkaTopicAdmin::new(Auth::Plaintext),
+        responder: HttpResponder::new(),
     };
     let mut request = serde_json::to_value(sample("cfn-topic-create.json", &format!("http://{addr}/r"))).expect("json");
     request["ResourceProperties"]["Partitions"] = Value::from("many");
@@ -171,4 +221,108 @@ async fn a_failure_is_answered_as_failed_with_the_reason() {
     let answer = handle(request, &deps).await.expect("answered");
     assert_eq!(answer.reason.as_deref(), Some("Partitions must be a whole number from 1 to 1000, got \"many\""));
     assert_eq!(answers.lock().expect("lock")[0]["Status"], "FAILED");
+}
+
+/// Partitions grow on update; fewer partitions or another replication factor
+/// fail with the reason, and a rollback to what the broker has succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_grow_partitions_and_refuse_what_kafka_cannot_change() {
+    let bootstrap = kafka().bootstrap_servers();
+    let admin = KafkaTopicAdmin::new(Auth::Plaintext);
+    let mut spec = TopicSpec {
+        cluster_arn: "local".into(),
+        topic: format!("carrides-update-{}", std::process::id()),
+        partitions: 2,
+        replication_factor: 1,
+    };
+    assert_eq!(admin.ensure_topic(&bootstrap, &spec).await.expect("created"), TopicOutcome::Created);
+    spec.partitions = 5;
+    assert_eq!(admin.ensure_topic(&bootstrap, &spec).await.expect("grown"), TopicOutcome::Grown { from: 2, to: 5 });
+    assert_eq!(partitions(&bootstrap, &spec.topic), 5);
+
+    spec.partitions = 3;
+    let fewer = admin.ensure_topic(&bootstrap, &spec).await.expect_err("Kafka cannot remove partitions").to_string();
+    assert!(fewer.contains("exists with 5 partitions, more than 3: Kafka cannot remove partitions"), "{fewer}");
+    spec.partitions = 5;
+    spec.replication_factor = 2;
+    let rf = admin.ensure_topic(&bootstrap, &spec).await.expect_err("replication is fixed").to_string();
+    assert!(rf.contains("exists with replication factor 1, not 2: Kafka cannot change it in place"), "{rf}");
+    // The rollback CloudFormation sends after such a refusal asks for what
+    // the broker already has: it succeeds.
+    spec.replication_factor = 1;
+    assert_eq!(admin.ensure_topic(&bootstrap, &spec).await.expect("rollback"), TopicOutcome::AlreadyExisted);
+    assert_eq!(partitions(&bootstrap, &spec.topic), 5);
+}
+
+/// A payload of an unknown type, or one that does not decode, is answered
+/// FAILED with the reason (CloudFormation would otherwise wait for
+/// `ServiceTimeout`); without a response URL there is nobody to answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_payload_is_answered() {
+    let (addr, answers) = response_catcher().await;
+    let url = format!("http://{addr}/r");
+    let deps = Deps {
+        brokers: FixedBrokers("127.0.0.1:1".into()),
+        admin: RecordingAdmin::default(),
+        responder: HttpResponder::new(),
+    };
+    let mut unknown = serde_json::to_value(sample("cfn-topic-create.json", &url)).expect("json");
+    unknown["RequestType"] = Value::from("Import");
+    let answer = topic_creator::handle_payload(unknown, &deps, Duration::from_secs(5)).await.expect("answered");
+    assert!(answer.reason.as_deref().is_some_and(|r| r.contains("request type \"Import\"")), "{:?}", answer.reason);
+
+    let mut broken = serde_json::to_value(sample("cfn-topic-create.json", &url)).expect("json");
+    broken.as_object_mut().expect("object").remove("ResourceProperties");
+    broken["StackId"] = Value::from(42);
+    topic_creator::handle_payload(broken, &deps, Duration::from_secs(5)).await.expect("answered");
+
+    let seen = answers.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 2);
+    for answer in &seen {
+        assert_eq!(answer["Status"], "FAILED", "{answer}");
+        assert_eq!(answer["LogicalResourceId"], "RideTopic", "{answer}");
+        assert!(answer["Reason"].as_str().is_some_and(|r| r.contains("does not decode")), "{answer}");
+    }
+    let nobody = topic_creator::handle_payload(serde_json::json!({"hello": 1}), &deps, Duration::from_secs(5)).await;
+    assert!(nobody.expect_err("no ResponseURL").to_string().contains("no ResponseURL"));
+}
+
+/// An admin call that never returns (unreachable brokers) is cut at the
+/// budget and answered FAILED; an answer that cannot be delivered fails
+/// within the responder's timeout instead of holding the function.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_call_is_answered_within_the_budget() {
+    struct HangingAdmin;
+    impl TopicAdmin for HangingAdmin {
+        async fn ensure_topic(&self, _bootstrap: &str, _spec: &TopicSpec) -> Result<TopicOutcome, TopicError> {
+            std::future::pending().await
+        }
+    }
+    let (addr, answers) = response_catcher().await;
+    let deps = Deps { brokers: FixedBrokers("b:9098".into()), admin: HangingAdmin, responder: HttpResponder::new() };
+    let payload = serde_json::to_value(sample("cfn-topic-create.json", &format!("http://{addr}/r"))).expect("json");
+    let started = std::time::Instant::now();
+    let answer = topic_creator::handle_payload(payload, &deps, Duration::from_secs(1)).await.expect("answered");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(answer.reason.as_deref().is_some_and(|r| r.contains("not ready within 1s")), "{:?}", answer.reason);
+    assert_eq!(answers.lock().expect("lock")[0]["Status"], "FAILED");
+
+    // A response URL that accepts the connection and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent_url = format!("http://{}/r", silent.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let deps = Deps {
+        brokers: FixedBrokers("b:9098".into()),
+        admin: RecordingAdmin::default(),
+        responder: HttpResponder::with_timeout(Duration::from_secs(1)),
+    };
+    let started = std::time::Instant::now();
+    let undelivered = handle(sample("cfn-topic-create.json", &silent_url), &deps).await;
+    assert!(undelivered.is_err(), "the answer could not be delivered");
+    assert!(started.elapsed() < Duration::from_secs(5));
 }
