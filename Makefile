@@ -4,25 +4,25 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 VENV        := .tools/venv
+# cfn-guard (AWS CloudFormation Guard, crate registry) for the deploy-readiness rules.
+CFN_GUARD_VERSION := 3.2.1
+CFN_GUARD   := .tools/bin/cfn-guard
 NODE_TOOLS  := tools/node_modules
 # Repo-local tools (cargo-lambda, zig) come first on PATH for every target.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-# tansu (a real Kafka broker) lives in a cache outside the clone; the tests
-# that need it are #[ignore]d and run only when it is installed.
-TANSU_BIN   := $(shell bash tools/install-tansu.sh --path)
-export TANSU_BIN
-RUN_IGNORED := $(if $(wildcard $(TANSU_BIN)),yes,)
+# Apache Kafka's jars (Maven Central) live in a cache outside the clone.
+KAFKA_LIBS  := $(shell bash tools/install-kafka.sh --path)
 
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help tools system-packages demo demo-optimised template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean package deploy status logs invoke destroy local-up local-status local-down tansu
+.PHONY: help tools system-packages demo demo-optimised template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean package deploy status logs invoke destroy local-up local-status local-down kafka
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-tools: system-packages $(VENV)/.installed $(NODE_TOOLS)/.installed ## Install cargo-lambda, moto (PyPI) and kinesalite (npm) into the repo
+tools: system-packages $(VENV)/.installed $(NODE_TOOLS)/.installed $(CFN_GUARD) kafka ## Install cargo-lambda, moto, cfn-lint, checkov (PyPI), kinesalite (npm), cfn-guard (crates) into the repo and Apache Kafka (Maven Central) into ~/.cache
 
 system-packages:
 	@bash tools/install-system-packages.sh
@@ -31,6 +31,11 @@ $(VENV)/.installed: tools/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	touch $@
+
+$(CFN_GUARD):
+	@# Built once (~3 min on 2 cores); its build directory lives in the cache outside the clone.
+	cargo install cfn-guard --version $(CFN_GUARD_VERSION) --locked --quiet --root .tools \
+	  --target-dir "$${KML_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/kinesis-msk-lambda}/cfn-guard-build"
 
 $(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund --loglevel=error
@@ -68,15 +73,16 @@ test: tools ## Run every test: unit, property, emulator and cargo-lambda tests
 	@# dependencies only: other features than the test build), built here
 	@# once instead of inside the first test that starts them.
 	cargo build --bin producer --bin msk-consumer
-	@$(if $(RUN_IGNORED),echo "tansu found at $(TANSU_BIN): running the real-broker tests too",echo "tansu not installed: the real-broker tests are skipped (make tansu installs it once)")
 ifeq ($(NEXTEST),yes)
-	cargo nextest run --workspace --profile $(NEXTEST_PROFILE) $(if $(RUN_IGNORED),--run-ignored all,)
+	cargo nextest run --workspace --profile $(NEXTEST_PROFILE)
 else
-	cargo test --workspace $(if $(RUN_IGNORED),-- --include-ignored,)
+	cargo test --workspace
 endif
 
-tansu: ## Build tansu (real Kafka-compatible broker, crate registry) once into ~/.cache (~45 min on 2 cores)
-	@bash tools/install-tansu.sh
+kafka: $(KAFKA_LIBS)/.installed ## Fetch Apache Kafka (the broker the local stack runs) from Maven Central into ~/.cache
+
+$(KAFKA_LIBS)/.installed: tools/kafka/pom.xml
+	@bash tools/install-kafka.sh >/dev/null
 
 lint: ## Formatting and clippy with warnings as errors
 	cargo fmt --all --check
@@ -126,8 +132,9 @@ invoke: ## AWS: invoke the deployed producer with events/samples/producer-invoke
 destroy: ## AWS: delete the stack (asks first); INFRA_ARGS=--purge also removes the artifacts bucket
 	$(INFRA) destroy $(INFRA_ARGS)
 
-template: ## Render infra/cloudformation/template.json and run cfn-lint and checkov on it
+template: tools ## Render infra/cloudformation/template.json, then cfn-guard (deploy-readiness rules), cfn-lint and checkov
 	cargo run -q -p infra -- template --out infra/cloudformation/template.json
+	cargo run -q -p infra -- guard infra/cloudformation/template.json
 	$(VENV)/bin/cfn-lint infra/cloudformation/template.json
 	cd infra && BC_SKIP_MAPPING=TRUE ../$(VENV)/bin/checkov --framework cloudformation --skip-download --compact --quiet -f cloudformation/template.json
 

@@ -10,6 +10,13 @@ use infra::names::{StackName, DEFAULT_STACK};
 use infra::package::PackageArgs;
 use infra::template::args::RenderArgs;
 
+#[derive(clap::Args)]
+struct GuardArgs {
+    /// The rendered template to check.
+    #[arg(default_value = "infra/cloudformation/template.json")]
+    template: std::path::PathBuf,
+}
+
 const LONG_ABOUT: &str = "\
 Deploy tool for the Kinesis -> MSK -> Lambda pipeline.
 
@@ -48,6 +55,8 @@ struct Cli {
 enum Command {
     /// Render the CloudFormation template (JSON) to stdout or --out. Needs no AWS access.
     Template(RenderArgs),
+    /// Check a rendered template against the deploy-readiness rules (infra/guard, cfn-guard).
+    Guard(GuardArgs),
     /// Build the Lambdas, fetch the connector plugin, upload what changed to the artifacts bucket.
     Package(PackageArgs),
     /// Package, then create or update the stack through a change set, following its events.
@@ -77,10 +86,25 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Command::Guard(args) = &cli.command {
+        let (cfn_guard, rules) = infra::template::guard::repo_paths();
+        let failures = infra::template::guard::validate(&cfn_guard, &rules, &args.template)?;
+        for failure in &failures {
+            eprintln!("{}: {}", failure.rule, failure.messages.join(" "));
+        }
+        anyhow::ensure!(
+            failures.is_empty(),
+            "{} deploy-readiness rule(s) fail on {}",
+            failures.len(),
+            args.template.display()
+        );
+        println!("{}: every deploy-readiness rule passes", args.template.display());
+        return Ok(());
+    }
     let clients = cli.aws.load().await?;
     let stack = &cli.stack_name;
     match &cli.command {
-        Command::Template(_) => Ok(()),
+        Command::Template(_) | Command::Guard(_) => Ok(()),
         Command::Package(args) => {
             let artifacts = infra::package::package(&clients, stack, args).await?;
             for (key, value) in artifacts.parameters() {

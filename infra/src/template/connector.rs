@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use super::iam::role;
+use super::iam::role_with_trust_condition;
 use super::kafka::{kafka_cluster_statement, log_group, TOPIC};
 use super::model::{get_att, r#ref, sub, Resource, Template};
 use super::network::{CLIENT_SG, PRIVATE_SUBNETS};
@@ -31,7 +31,17 @@ pub fn add(t: &mut Template, s: &Settings) {
     );
     t.add("ConnectorLogGroup", log_group("/${AWS::StackName}/connector"));
     let connect_topics = ["__amazon_msk_connect_*"];
-    t.add("ConnectorRole", role("kafkaconnect.amazonaws.com", vec![
+    // Only MSK Connect acting for this account's connector of this stack may
+    // assume the role (AWS's MSK Connect service execution role example
+    // carries the same aws:SourceAccount / aws:SourceArn condition). Worker
+    // log delivery to CloudWatch is set up with the deployer's permissions,
+    // not this role's, so the role has no logs: statement (see
+    // infra/deployer-policy.json).
+    let trust = json!({
+        "StringEquals": {"aws:SourceAccount": r#ref("AWS::AccountId")},
+        "ArnLike": {"aws:SourceArn": sub("arn:${AWS::Partition}:kafkaconnect:${AWS::Region}:${AWS::AccountId}:connector/${AWS::StackName}-kinesis-source/*")}
+    });
+    t.add("ConnectorRole", role_with_trust_condition("kafkaconnect.amazonaws.com", Some(trust), vec![
         json!({"Effect": "Allow",
             "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"],
             "Resource": get_att(STREAM, "Arn")}),
@@ -39,8 +49,6 @@ pub fn add(t: &mut Template, s: &Settings) {
             &["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:DescribeTopic", "kafka-cluster:WriteData",
               "kafka-cluster:ReadData", "kafka-cluster:CreateTopic", "kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"],
             &[&s.topic, connect_topics[0]], &["connect-*", "__amazon_msk_connect_*"]),
-        json!({"Effect": "Allow", "Action": ["logs:CreateLogDelivery", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"],
-            "Resource": get_att("ConnectorLogGroup", "Arn")}),
     ]));
     let properties = json!({
         "connector.class": CONNECTOR_CLASS,

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::iam::{logs_statement, role, vpc_eni_statements};
 use super::kafka::{kafka_cluster_statement, log_group, CLUSTER, TOPIC};
 use super::model::{get_att, r#ref, sub, Resource, Template};
-use super::network::{BROKER_SG, CLIENT_SG, PRIVATE_SUBNETS};
+use super::network::{BROKER_SG, CLIENT_SG, PRIVATE_SUBNETS, S3_ENDPOINT};
 use super::settings::Settings;
 use super::stream::STREAM;
 
@@ -84,8 +84,13 @@ pub fn add(t: &mut Template, s: &Settings) {
 
     t.add("ConsumerLogGroup", log_group("/aws/lambda/${AWS::StackName}-msk-consumer"));
     let dead_letter_objects = sub(&format!("arn:${{AWS::Partition}}:s3:::${{{DEAD_LETTERS}}}/*"));
+    // The mapping uses the function's role: for an S3 on-failure destination
+    // AWS's "Capturing discarded batches for Amazon MSK and self-managed
+    // Apache Kafka" requires s3:PutObject on the objects and s3:ListBucket on
+    // the bucket (the consumer's own dead letters need PutObject only).
     t.add("ConsumerRole", role("lambda.amazonaws.com", [vec![
         json!({"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": dead_letter_objects}),
+        json!({"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": get_att(DEAD_LETTERS, "Arn")}),
         json!({"Effect": "Allow", "Action": ["kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers"], "Resource": r#ref(CLUSTER)}),
         kafka_cluster_statement(
             &["kafka-cluster:Connect", "kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup", "kafka-cluster:DescribeTopic",
@@ -134,7 +139,8 @@ pub fn add(t: &mut Template, s: &Settings) {
                 "DestinationConfig": {"OnFailure": {"Destination": get_att(DEAD_LETTERS, "Arn")}}
             }),
         )
-        .depends_on(TOPIC),
+        .depends_on(TOPIC)
+        .depends_on(S3_ENDPOINT),
     );
 
     t.add("TopicCreatorLogGroup", log_group("/aws/lambda/${AWS::StackName}-topic-creator"));

@@ -18,11 +18,20 @@ pub const UNSCOPABLE_ACTIONS: [&str; 6] = [
 ];
 
 pub fn role(service: &str, statements: Vec<Value>) -> Resource {
+    role_with_trust_condition(service, None, statements)
+}
+
+/// A role whose trust policy also carries `condition` (the confused-deputy
+/// guard `aws:SourceAccount` / `aws:SourceArn` where the service sets them).
+pub fn role_with_trust_condition(service: &str, condition: Option<Value>, statements: Vec<Value>) -> Resource {
+    let mut trust = json!({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"});
+    if let (Some(condition), Some(object)) = (condition, trust.as_object_mut()) {
+        object.insert("Condition".into(), condition);
+    }
     Resource::new(
         "AWS::IAM::Role",
         json!({
-            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]},
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [trust]},
             "Policies": [{"PolicyName": "least-privilege", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}]
         }),
     )
@@ -33,12 +42,20 @@ pub fn logs_statement(log_group: &str) -> Value {
     json!({"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": get_att(log_group, "Arn")})
 }
 
-/// What Lambda needs for a function (or an MSK mapping's pollers) in a VPC:
-/// network interfaces created and deleted in this account and region only,
-/// and the read-only lookups, which take no resource.
+/// What Lambda needs for a function (or an MSK mapping's pollers) in a VPC,
+/// the actions of AWS's `AWSLambdaVPCAccessExecutionRole`: network interfaces
+/// created, deleted and given addresses in this account and region only, and
+/// the read-only lookups, which take no resource.
+pub const VPC_ENI_ACTIONS: [&str; 4] = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+];
+
 pub fn vpc_eni_statements() -> [Value; 2] {
     [
-        json!({"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+        json!({"Effect": "Allow", "Action": VPC_ENI_ACTIONS,
             "Resource": sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*")}),
         json!({"Effect": "Allow",
             "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::model::{get_att, r#ref, sub, Resource, Template};
-use super::network::{BROKER_SG, CLIENT_SG, PRIVATE_SUBNETS};
+use super::network::{BROKER_SG, CLIENT_SG, PRIVATE_EGRESS, PRIVATE_SUBNETS};
 use super::settings::Settings;
 
 pub const CLUSTER: &str = "KafkaCluster";
@@ -50,25 +50,39 @@ pub fn add(t: &mut Template, s: &Settings) {
             "StorageInfo": {"EBSStorageInfo": {"VolumeSize": 20}}},
         "ClientAuthentication": {"Sasl": {"Iam": {"Enabled": true}}, "Unauthenticated": {"Enabled": false}},
         "EncryptionInfo": {"EncryptionInTransit": {"ClientBroker": "TLS", "InCluster": true}},
-        "ConfigurationInfo": {"Arn": get_att("KafkaConfiguration", "Arn"), "Revision": 1},
+        // The configuration's latest revision, so an edit to its properties
+        // reaches the brokers (a literal 1 would pin the first forever).
+        "ConfigurationInfo": {"Arn": get_att("KafkaConfiguration", "Arn"),
+            "Revision": get_att("KafkaConfiguration", "LatestRevision.Revision")},
         "LoggingInfo": {"BrokerLogs": {"CloudWatchLogs": {"Enabled": true, "LogGroup": r#ref("BrokerLogGroup")}}},
         "EnhancedMonitoring": "PER_TOPIC_PER_PARTITION"
     })).disposable()
       .skip_check("CKV_AWS_81", "encrypted at rest with the AWS-managed MSK key; a customer key adds cost to a demo"));
 
-    t.add(
-        TOPIC,
-        Resource::new(
-            "Custom::KafkaTopic",
-            json!({
+    // The topic creator runs in the private subnets and answers CloudFormation
+    // through the NAT: the topic depends on that route and the subnets'
+    // associations so a stack delete (or rollback) removes them only after
+    // the function has answered. `ServiceTimeout` bounds the wait for an
+    // answer (CloudFormation's default is an hour).
+    let mut topic = Resource::new(
+        "Custom::KafkaTopic",
+        json!({
         "ServiceToken": get_att("TopicCreatorFunction", "Arn"),
+        "ServiceTimeout": TOPIC_SERVICE_TIMEOUT_SECONDS,
         "ClusterArn": r#ref(CLUSTER),
         "Topic": s.topic,
         "Partitions": s.partitions,
         "ReplicationFactor": s.replication_factor}),
-        ),
     );
+    for egress in PRIVATE_EGRESS {
+        topic = topic.depends_on(egress);
+    }
+    t.add(TOPIC, topic);
 }
+
+/// How long CloudFormation waits for the topic creator's answer: its own
+/// timeout plus Lambda's asynchronous retries' worth of margin.
+pub const TOPIC_SERVICE_TIMEOUT_SECONDS: u32 = 300;
 
 /// A log group deleted with the stack, with the stack's retention.
 pub fn log_group(name: &str) -> Resource {

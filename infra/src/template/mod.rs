@@ -5,6 +5,7 @@ pub mod args;
 pub mod bastion;
 pub mod connector;
 pub mod functions;
+pub mod guard;
 pub mod iam;
 pub mod kafka;
 pub mod model;

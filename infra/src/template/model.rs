@@ -101,18 +101,42 @@ impl Template {
         self.outputs.insert(name.to_owned(), json!({"Description": description, "Value": value}));
     }
 
-    /// Keys sorted below the top level, so the golden file does not depend
-    /// on whether some dependency turned on serde_json's `preserve_order`.
+    /// One rendering whatever the build: the top-level sections in
+    /// [`SECTION_ORDER`] and every key below them sorted. (Going through a
+    /// `serde_json::Value` alone is not enough: its object order is
+    /// insertion order or sorted depending on whether any crate in the build
+    /// turned on serde_json's `preserve_order`, and test builds do.)
     pub fn to_json(&self) -> String {
-        let mut value = serde_json::to_value(self).unwrap_or_default();
-        if let Value::Object(top) = &mut value {
-            for child in top.values_mut() {
-                events::canonical::sort_keys(child);
-            }
+        let Ok(Value::Object(top)) = serde_json::to_value(self) else {
+            return String::new();
+        };
+        let mut sections: Vec<(String, Value)> = top.into_iter().collect();
+        sections.sort_by_key(|(name, _)| SECTION_ORDER.iter().position(|s| s == name).unwrap_or(usize::MAX));
+        for (_, section) in &mut sections {
+            events::canonical::sort_keys(section);
         }
-        let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
+        let mut s = serde_json::to_string_pretty(&InOrder(&sections)).unwrap_or_default();
         s.push('\n');
         s
+    }
+}
+
+/// The template's sections in the order CloudFormation's documentation
+/// lists them.
+pub const SECTION_ORDER: [&str; 6] =
+    ["AWSTemplateFormatVersion", "Description", "Parameters", "Conditions", "Resources", "Outputs"];
+
+/// A JSON object written in the order of its entries.
+struct InOrder<'a>(&'a [(String, Value)]);
+
+impl Serialize for InOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
     }
 }
 

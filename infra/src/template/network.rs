@@ -13,6 +13,15 @@ pub const VPC: &str = "Vpc";
 pub const PRIVATE_SUBNETS: [&str; 2] = ["PrivateSubnetA", "PrivateSubnetB"];
 pub const BROKER_SG: &str = "BrokerSecurityGroup";
 pub const CLIENT_SG: &str = "ClientSecurityGroup";
+pub const PRIVATE_ROUTE_TABLE: &str = "PrivateRouteTable";
+pub const S3_ENDPOINT: &str = "S3GatewayEndpoint";
+/// MSK's port for TLS with IAM access control.
+pub const BROKER_PORT: u16 = 9098;
+/// What an in-VPC function needs before it can reach anything outside the
+/// VPC (CloudFormation's response URL, AWS APIs): the NAT route and both
+/// private subnets' route-table associations. Resources used by such a
+/// function depend on these, so a stack delete removes them last.
+pub const PRIVATE_EGRESS: [&str; 3] = ["PrivateDefaultRoute", "PrivateSubnetARoutes", "PrivateSubnetBRoutes"];
 
 pub fn add(t: &mut Template) {
     t.add(
@@ -47,7 +56,7 @@ pub fn add(t: &mut Template) {
         "RouteTableId": r#ref("PublicRouteTable"), "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": r#ref("InternetGateway")}))
         .depends_on("GatewayAttachment"));
     t.add(
-        "PrivateRouteTable",
+        PRIVATE_ROUTE_TABLE,
         Resource::new(
             "AWS::EC2::RouteTable",
             json!({"VpcId": r#ref(VPC), "Tags": tags(sub("${AWS::StackName}-private"))}),
@@ -120,7 +129,7 @@ pub fn add(t: &mut Template) {
         Resource::new(
             "AWS::EC2::SecurityGroupEgress",
             json!({
-        "GroupId": r#ref(CLIENT_SG), "IpProtocol": "tcp", "FromPort": 9098, "ToPort": 9098,
+        "GroupId": r#ref(CLIENT_SG), "IpProtocol": "tcp", "FromPort": BROKER_PORT, "ToPort": BROKER_PORT,
         "DestinationSecurityGroupId": r#ref(BROKER_SG), "Description": "Kafka over TLS with IAM auth"}),
         ),
     );
@@ -131,20 +140,51 @@ pub fn add(t: &mut Template) {
             json!({
         "GroupDescription": "MSK brokers: IAM-authenticated TLS from the clients only",
         "VpcId": r#ref(VPC),
-        "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 9098, "ToPort": 9098,
+        "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": BROKER_PORT, "ToPort": BROKER_PORT,
             "SourceSecurityGroupId": r#ref(CLIENT_SG), "Description": "Kafka over TLS with IAM auth"}],
-        "SecurityGroupEgress": [{"IpProtocol": "-1", "CidrIp": "127.0.0.1/32", "Description": "no outbound traffic"}],
+        // The event source mapping's pollers use this group (the cluster's),
+        // not the function's: AWS's Lambda guide ("Configuring your Amazon
+        // MSK cluster and Amazon VPC network for Lambda", with-msk-cluster-
+        // network) requires outbound 443 to all destinations (STS, Lambda, and
+        // the on-failure destination's endpoint) and outbound on the broker
+        // port to this group itself.
+        "SecurityGroupEgress": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0",
+            "Description": "event source mapping pollers: AWS APIs (STS, Lambda, S3 on-failure destination)"}],
         "Tags": tags(sub("${AWS::StackName}-brokers"))}),
         ),
     );
-    // The mapping's pollers reach the brokers with the broker group itself.
+    // ...and inbound on the broker port from this group itself.
     t.add(
         "BrokersFromBrokers",
         Resource::new(
             "AWS::EC2::SecurityGroupIngress",
             json!({
-        "GroupId": r#ref(BROKER_SG), "IpProtocol": "tcp", "FromPort": 9098, "ToPort": 9098,
+        "GroupId": r#ref(BROKER_SG), "IpProtocol": "tcp", "FromPort": BROKER_PORT, "ToPort": BROKER_PORT,
         "SourceSecurityGroupId": r#ref(BROKER_SG), "Description": "Lambda event source mapping pollers"}),
+        ),
+    );
+    t.add(
+        "BrokersToBrokers",
+        Resource::new(
+            "AWS::EC2::SecurityGroupEgress",
+            json!({
+        "GroupId": r#ref(BROKER_SG), "IpProtocol": "tcp", "FromPort": BROKER_PORT, "ToPort": BROKER_PORT,
+        "DestinationSecurityGroupId": r#ref(BROKER_SG), "Description": "event source mapping pollers to the brokers"}),
+        ),
+    );
+    // The mapping writes discarded batches to the S3 on-failure destination
+    // from inside this VPC: AWS's "Capturing discarded batches for Amazon MSK
+    // and self-managed Apache Kafka" requires an endpoint for the
+    // destination's service in the cluster's VPC. A gateway endpoint costs
+    // nothing per hour.
+    t.add(
+        S3_ENDPOINT,
+        Resource::new(
+            "AWS::EC2::VPCEndpoint",
+            json!({
+        "VpcId": r#ref(VPC), "VpcEndpointType": "Gateway",
+        "ServiceName": sub("com.amazonaws.${AWS::Region}.s3"),
+        "RouteTableIds": [r#ref(PRIVATE_ROUTE_TABLE)]}),
         ),
     );
 

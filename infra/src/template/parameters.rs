@@ -6,6 +6,12 @@ use super::model::Template;
 
 pub const ON_DEMAND: &str = "StreamOnDemand";
 
+/// The Kafka version AWS's "Supported Apache Kafka versions" page marks
+/// "(Recommended)" (docs.aws.amazon.com/msk/latest/developerguide/
+/// supported-kafka-versions.html, read 2026-11-27). The local stack runs the
+/// same minor version (tools/kafka/pom.xml); a test keeps them together.
+pub const RECOMMENDED_KAFKA_VERSION: &str = "3.8.x";
+
 pub fn add(t: &mut Template) {
     let p = &mut t.parameters;
     p.insert(
@@ -21,9 +27,9 @@ pub fn add(t: &mut Template) {
     );
     p.insert(
         "KafkaVersion".into(),
-        json!({"Type": "String", "Default": "3.6.0",
-        "AllowedValues": ["3.6.0", "3.7.x", "3.8.x", "3.9.x"],
-        "Description": "Kafka version (the seed's 2.8.1 is out of support on MSK)"}),
+        json!({"Type": "String", "Default": RECOMMENDED_KAFKA_VERSION,
+        "AllowedValues": ["3.7.x", "3.8.x", "3.9.x"],
+        "Description": "Kafka version on MSK (3.8.x is the one AWS recommends; the seed's 2.8.1 is out of support)"}),
     );
     p.insert(
         "BatchSize".into(),
