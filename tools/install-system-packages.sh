@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Debian packages the build needs: cmake and libcurl headers for librdkafka
-# (built from source by the rdkafka crate). Installs them when missing and we
-# are root; otherwise says what to run.
+# Debian packages the build and the local stack need, installed when missing
+# and we are root (otherwise: what to run):
+# - cmake and a C++ compiler: librdkafka and OpenSSL are built from source by
+#   the rdkafka crate;
+# - Java 17 (with keytool) and Maven: the local Apache Kafka broker, resolved
+#   from Maven Central (tools/kafka/pom.xml);
+# - python3-venv: cargo-lambda, moto, cfn-lint and checkov live in .tools/venv.
 set -euo pipefail
 missing=()
 command -v cmake >/dev/null || missing+=(cmake)
-[ -e /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -e /usr/include/curl/curl.h ] || [ -e /usr/include/aarch64-linux-gnu/curl/curl.h ] || missing+=(libcurl4-openssl-dev)
 command -v c++ >/dev/null || missing+=(g++)
+command -v perl >/dev/null || missing+=(perl)
+java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+if [ -z "$java_major" ] || [ "$java_major" -lt 17 ] || ! command -v keytool >/dev/null; then
+  missing+=(openjdk-17-jdk-headless)
+fi
+command -v mvn >/dev/null || missing+=(maven)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing ${missing[*]} from Debian's packages"

@@ -131,3 +131,100 @@ fn the_bastion_is_off_by_default_and_reachable_only_through_session_manager() {
     let role = &template["Resources"]["BastionRole"]["Properties"];
     assert!(role["ManagedPolicyArns"].to_string().contains("AmazonSSMManagedInstanceCore"));
 }
+
+/// The deploying principal's policy (infra/deployer-policy.json, which the
+/// README points to) allows creating every resource type the template uses.
+#[test]
+fn the_deployer_policy_covers_every_resource_type() {
+    let policy: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deployer-policy.json")).expect("policy"),
+    )
+    .expect("json");
+    let allowed: Vec<&str> = policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    // One create action per resource type: what CloudFormation calls first.
+    let creates = |kind: &str| -> Option<&'static [&'static str]> {
+        Some(match kind {
+            "AWS::EC2::VPC" => &["ec2:CreateVpc"],
+            "AWS::EC2::InternetGateway" => &["ec2:CreateInternetGateway"],
+            "AWS::EC2::VPCGatewayAttachment" => &["ec2:AttachInternetGateway"],
+            "AWS::EC2::RouteTable" => &["ec2:CreateRouteTable"],
+            "AWS::EC2::Route" => &["ec2:CreateRoute"],
+            "AWS::EC2::Subnet" => &["ec2:CreateSubnet"],
+            "AWS::EC2::SubnetRouteTableAssociation" => &["ec2:AssociateRouteTable"],
+            "AWS::EC2::EIP" => &["ec2:AllocateAddress"],
+            "AWS::EC2::NatGateway" => &["ec2:CreateNatGateway"],
+            "AWS::EC2::SecurityGroup" => &["ec2:CreateSecurityGroup"],
+            "AWS::EC2::SecurityGroupIngress" => &["ec2:AuthorizeSecurityGroupIngress"],
+            "AWS::EC2::SecurityGroupEgress" => &["ec2:AuthorizeSecurityGroupEgress"],
+            "AWS::EC2::VPCEndpoint" => &["ec2:CreateVpcEndpoint"],
+            "AWS::EC2::FlowLog" => &["ec2:CreateFlowLogs"],
+            "AWS::EC2::Instance" => &["ec2:RunInstances"],
+            "AWS::Logs::LogGroup" => &["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
+            "AWS::IAM::Role" => &["iam:CreateRole", "iam:PutRolePolicy", "iam:PassRole"],
+            "AWS::IAM::InstanceProfile" => &["iam:CreateInstanceProfile", "iam:AddRoleToInstanceProfile"],
+            "AWS::Kinesis::Stream" => &["kinesis:CreateStream", "kinesis:StartStreamEncryption"],
+            "AWS::MSK::Configuration" => &["kafka:CreateConfiguration"],
+            "AWS::MSK::Cluster" => &["kafka:CreateCluster", "logs:CreateLogDelivery"],
+            "AWS::KafkaConnect::CustomPlugin" => &["kafkaconnect:CreateCustomPlugin"],
+            "AWS::KafkaConnect::Connector" => &["kafkaconnect:CreateConnector", "logs:CreateLogDelivery"],
+            "AWS::Lambda::Function" => &["lambda:CreateFunction"],
+            "AWS::Lambda::EventSourceMapping" => &["lambda:CreateEventSourceMapping"],
+            "AWS::Lambda::Permission" => &["lambda:AddPermission"],
+            "AWS::Events::Rule" => &["events:PutRule", "events:PutTargets"],
+            "AWS::S3::Bucket" => &["s3:CreateBucket", "s3:PutEncryptionConfiguration"],
+            "Custom::KafkaTopic" => &["lambda:InvokeFunction"],
+            _ => return None,
+        })
+    };
+    let template: Value = serde_json::from_str(&render(&Settings::default()).expect("render").to_json()).expect("json");
+    for (id, resource) in template["Resources"].as_object().expect("resources") {
+        let kind = resource["Type"].as_str().expect("type");
+        let needed =
+            creates(kind).unwrap_or_else(|| panic!("{id}: {kind} is new: add it here and to deployer-policy.json"));
+        for action in needed {
+            assert!(allowed.contains(action), "{id} ({kind}) needs {action} in infra/deployer-policy.json");
+        }
+    }
+}
+
+/// The README says the template's own statements use `"Resource": "*"` only
+/// for unscopable actions, and that the bastion's AWS-managed SSM policy is
+/// the one exception: it must stay the only managed policy.
+#[test]
+fn the_only_managed_policy_is_the_bastions_ssm_core() {
+    let template: Value = serde_json::from_str(&render(&Settings::default()).expect("render").to_json()).expect("json");
+    let managed: Vec<(String, String)> = template["Resources"]
+        .as_object()
+        .expect("resources")
+        .iter()
+        .flat_map(|(id, r)| {
+            r["Properties"]["ManagedPolicyArns"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |arn| (id.clone(), arn.to_string()))
+        })
+        .collect();
+    assert_eq!(managed.len(), 1, "{managed:?}");
+    assert_eq!(managed[0].0, "BastionRole");
+    assert!(managed[0].1.ends_with(":iam::aws:policy/AmazonSSMManagedInstanceCore\"}"), "{managed:?}");
+}
+
+/// The local broker runs the Kafka minor version the template deploys by default.
+#[test]
+fn the_local_broker_is_the_deployed_kafka_version() {
+    let deployed = infra::template::parameters::RECOMMENDED_KAFKA_VERSION.trim_end_matches(".x");
+    let pom =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/kafka/pom.xml")).expect("pom");
+    let local = pom.split("<kafka.version>").nth(1).and_then(|r| r.split('<').next()).expect("kafka.version");
+    assert!(local.starts_with(&format!("{deployed}.")), "local Kafka {local}, template default {deployed}.x");
+}

@@ -1,10 +1,14 @@
 //! The local stand-in for the Camel aws-kinesis-source connector on MSK
-//! Connect: reads every shard of the stream (parents before children after a
-//! reshard) and writes each Kinesis record to the topic as the connector
-//! does: value = the record's data (StringConverter), the Camel headers
-//! (`CamelHeader.CamelAwsKinesis*`), and the key from the partition key
-//! (the connector's `camel.source.camelMessageHeaderKey=CamelAwsKinesisPartitionKey`,
-//! which the template sets so one order stays on one Kafka partition).
+//! Connect. It is an imitation, written by this project: it does what a
+//! correct connector should (the real Camel connector cannot run here: its
+//! plugin is not served by this machine's Maven mirror, and its source shows
+//! it does not do all of this; see the README's "The connector"). It reads
+//! every shard of the stream (parents before children after a reshard) and
+//! writes each Kinesis record to the topic with value = the record's data
+//! byte for byte, the Camel headers (`CamelHeader.CamelAwsKinesis*`), and
+//! the key from the partition key (what the template's
+//! `camel.source.camelMessageHeaderKey=CamelAwsKinesisPartitionKey` asks
+//! for, so one order stays on one Kafka partition).
 //!
 //! Delivery is at-least-once with no gaps: the producer is idempotent, and a
 //! shard's last sequence number is stored in an offsets topic (like Kafka
@@ -23,6 +27,10 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
+
+/// How reports name this stand-in.
+pub const DESCRIPTION: &str =
+    "local bridge, an imitation of Camel aws-kinesis-source (the real plugin is not on this machine's Maven mirror)";
 
 #[derive(Debug, Clone)]
 pub struct BridgeConfig {

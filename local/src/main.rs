@@ -270,6 +270,8 @@ async fn run(
     let ledger = report::read_ledger(&stack.ledger_dir())?;
     let report = report::compare(&stream, &ledger, report::count_dead_letters(&stack.dead_letter_dir()), elapsed);
     println!("\n{report}");
+    println!("broker                {}", stack.broker.describe());
+    println!("connector             {}", local::bridge::DESCRIPTION);
     println!("(details: {})", run_dir.display());
     std::fs::write(run_dir.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     if report.lost > 0 {
