@@ -5,7 +5,8 @@
 #   the rdkafka crate;
 # - Java 17 (with keytool) and Maven: the local Apache Kafka broker, resolved
 #   from Maven Central (tools/kafka/pom.xml);
-# - python3-venv: cargo-lambda, moto, cfn-lint and checkov live in .tools/venv.
+# - python3-venv: cargo-lambda, moto, cfn-lint and checkov live in .tools/venv;
+# - with --cross: qemu-user and the aarch64 cross compilers (make test-aarch64).
 set -euo pipefail
 missing=()
 command -v cmake >/dev/null || missing+=(cmake)
@@ -17,6 +18,12 @@ if [ -z "$java_major" ] || [ "$java_major" -lt 17 ] || ! command -v keytool >/de
 fi
 command -v mvn >/dev/null || missing+=(maven)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+# --cross: what `make test-aarch64` needs to build for aarch64 and run there.
+if [ "${1:-}" = "--cross" ]; then
+  command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
+  command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+  command -v aarch64-linux-gnu-g++ >/dev/null || missing+=(g++-aarch64-linux-gnu)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing ${missing[*]} from Debian's packages"

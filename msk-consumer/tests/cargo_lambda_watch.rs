@@ -3,6 +3,9 @@
 //! handled, poison lands in the dead-letter directory, and the function logs a
 //! JSON summary and an EMF line per batch.
 
+// Starts local services (x86_64 tools): not part of the aarch64 run under qemu.
+#![cfg(not(qemu_tests))]
+
 use std::path::Path;
 
 use local::lambda_watch::LambdaWatch;

@@ -2,6 +2,9 @@
 //! local stack uses, and the S3 sink used in AWS, here against moto's S3 on
 //! loopback through the real `aws-sdk-s3` client.
 
+// Starts local services (x86_64 tools): not part of the aarch64 run under qemu.
+#![cfg(not(qemu_tests))]
+
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use msk_consumer::config::Config;
 use msk_consumer::dead_letter::dir::DirSink;
