@@ -60,7 +60,9 @@ demo-optimised: tools ## The demo with optimised builds (profile `demo`; the fir
 	LOCAL_FUNCTIONS_PROFILE=demo cargo run -q --profile demo --bin local -- demo $(DEMO_ARGS)
 
 build: tools aarch64-target ## Release build of the three Lambdas for arm64 (provided.al2023), as zip files in target/lambda/
-	cargo lambda build --release --arm64 --output-format zip -p producer -p msk-consumer -p topic-creator
+	@# tools/cross/include/curl/curl.h says why librdkafka needs it.
+	CFLAGS_aarch64_unknown_linux_gnu="-I$(CURDIR)/tools/cross/include" \
+	  cargo lambda build --release --arm64 --output-format zip -p producer -p msk-consumer -p topic-creator
 	@ls -l $${CARGO_TARGET_DIR:-target}/lambda/*/bootstrap.zip
 
 aarch64-target:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the build and the local stack need, installed when missing
 # and we are root (otherwise: what to run):
-# - cmake and a C++ compiler: librdkafka and OpenSSL are built from source by
-#   the rdkafka crate;
+# - cmake, a C++ compiler, perl and libcurl's headers: librdkafka and OpenSSL
+#   are built from source by the rdkafka crate;
 # - Java 17 (with keytool) and Maven: the local Apache Kafka broker, resolved
 #   from Maven Central (tools/kafka/pom.xml);
 # - python3-venv: cargo-lambda, moto, cfn-lint and checkov live in .tools/venv;
@@ -12,6 +12,8 @@ missing=()
 command -v cmake >/dev/null || missing+=(cmake)
 command -v c++ >/dev/null || missing+=(g++)
 command -v perl >/dev/null || missing+=(perl)
+# librdkafka includes <curl/curl.h> even with curl off (tools/cross/include/curl/curl.h says why).
+[ -e /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -e /usr/include/curl/curl.h ] || [ -e /usr/include/aarch64-linux-gnu/curl/curl.h ] || missing+=(libcurl4-openssl-dev)
 java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
 if [ -z "$java_major" ] || [ "$java_major" -lt 17 ] || ! command -v keytool >/dev/null; then
   missing+=(openjdk-17-jdk-headless)

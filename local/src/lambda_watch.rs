@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use crate::process::{free_port, Service};
@@ -23,10 +22,8 @@ impl LambdaWatch {
         tools::cargo_lambda()?;
         let port = free_port()?;
         let env_vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let mut command = Command::new("cargo");
-        command
-            .args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()])
-            .current_dir(tools::repo_root());
+        let mut command = tools::cargo();
+        command.args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()]);
         // `make demo` runs the functions optimised (profile `demo`); tests
         // share the workspace's debug build.
         if let Some(profile) = std::env::var("LOCAL_FUNCTIONS_PROFILE").ok().filter(|p| !p.is_empty()) {
@@ -70,10 +67,9 @@ impl LambdaWatch {
     /// Runs `cargo lambda invoke FUNCTION --data-file FILE` as a user would and
     /// returns its stdout (the function's response) or its stderr as the error.
     pub fn invoke_cli(&self, function: &str, data_file: &Path) -> anyhow::Result<String> {
-        let output = Command::new("cargo")
+        let output = tools::cargo()
             .args(["lambda", "invoke", function, "-A", "127.0.0.1", "-P", &self.port.to_string(), "--data-file"])
             .arg(data_file)
-            .current_dir(tools::repo_root())
             .output()?;
         if output.status.success() {
             Ok(String::from_utf8_lossy(&output.stdout).into_owned())

@@ -53,8 +53,12 @@ pub struct LocalStack {
 }
 
 impl LocalStack {
-    pub async fn start(options: StackOptions, broker: Broker) -> anyhow::Result<Self> {
+    pub async fn start(mut options: StackOptions, broker: Broker) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&options.data_dir)?;
+        // The functions run in `cargo lambda watch`'s working directory, which
+        // is not ours (with a shared CARGO_TARGET_DIR, not even our clone's):
+        // every path handed to them is absolute.
+        options.data_dir = std::path::absolute(&options.data_dir)?;
         let kinesalite = Kinesalite::start()?;
         let kinesis = kinesis::client(&kinesalite.endpoint());
         kinesis::create_stream(&kinesis, &options.stream, options.shards).await?;

@@ -30,9 +30,25 @@ pub fn kinesalite_script() -> Result<PathBuf, MissingTool> {
     Ok(root.join("tools/kinesalite-loopback.js"))
 }
 
-/// `cargo lambda` must be on PATH (the Makefile puts `.tools/venv/bin` there).
+/// `PATH` with the repo's own tools first (`.tools/venv/bin`, where `make
+/// tools` puts cargo-lambda and zig), so `cargo run -p local` and a plain
+/// `cargo test` find them without the Makefile's `PATH`.
+pub fn path_with_repo_tools() -> std::ffi::OsString {
+    let mut dirs = vec![repo_root().join(".tools/venv/bin"), repo_root().join(".tools/bin")];
+    dirs.extend(std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default());
+    std::env::join_paths(dirs).unwrap_or_default()
+}
+
+/// `cargo`, run from the repo root with the repo's tools on its `PATH`.
+pub fn cargo() -> std::process::Command {
+    let mut command = std::process::Command::new("cargo");
+    command.env("PATH", path_with_repo_tools()).current_dir(repo_root());
+    command
+}
+
+/// `cargo lambda` must answer (from the repo's `.tools/venv/bin` or PATH).
 pub fn cargo_lambda() -> Result<(), MissingTool> {
-    let found = std::process::Command::new("cargo")
+    let found = cargo()
         .args(["lambda", "--help"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

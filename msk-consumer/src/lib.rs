@@ -104,9 +104,33 @@ pub async fn handle_payload<D: DeadLetterSink>(
 }
 
 /// The MSK event in an invocation body; [`events::msk::parse_event`] takes
-/// the fast path for the layout Lambda sends.
+/// the fast path for the layout Lambda sends. An event from another source
+/// (a trigger wired to the wrong function) is refused with what arrived,
+/// rather than read as an empty batch and answered as a success.
 pub fn parse_event(payload: &[u8]) -> Result<MskEvent<'_>, ConsumerError> {
-    events::msk::parse_event(payload).map_err(|e| ConsumerError::NotAnMskEvent(e.to_string()))
+    let event = events::msk::parse_event(payload).map_err(|e| ConsumerError::NotAnMskEvent(e.to_string()))?;
+    if let Some(source) = event.event_source.as_deref() {
+        if source != events::msk::EVENT_SOURCE_MSK && source != events::msk::EVENT_SOURCE_SELF_MANAGED {
+            return Err(ConsumerError::NotAnMskEvent(format!(
+                "eventSource is {source:?}, not \"aws:kafka\" or \"SelfManagedKafka\": is another trigger wired to this function?"
+            )));
+        }
+    }
+    // Only an empty batch needs a second look: was `records` there at all?
+    if event.records.is_empty() {
+        let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(payload).unwrap_or_default();
+        if !fields.contains_key("records") {
+            let what = if fields.contains_key("Records") {
+                "it has `Records` (the shape of SQS, SNS, S3 and Kinesis events) and no `records`"
+            } else {
+                "it has no `records`"
+            };
+            return Err(ConsumerError::NotAnMskEvent(format!(
+                "{what}; this function takes the batches of an MSK or self-managed Kafka event source mapping"
+            )));
+        }
+    }
+    Ok(event)
 }
 
 pub async fn handle<D: DeadLetterSink>(

@@ -155,3 +155,72 @@ async fn a_payload_that_is_not_an_msk_event_is_a_clear_error() {
     let ok = format!(r#"{{"records": {{"t-0": [{{"partition": 0, "offset": 1, "value": "{b64}"}}]}}}}"#);
     assert_eq!(summary_of(&ok, &deps).await.poison, 1, "a bare record without headers or timestamp is accepted");
 }
+
+/// A trigger wired to the wrong function: the event is refused with what
+/// arrived, not answered as a successful empty batch.
+#[tokio::test]
+async fn events_of_other_sources_are_refused_with_what_arrived() {
+    let deps = deps(false, 1 << 20);
+    let sqs = r#"{"Records":[{"messageId":"1","receiptHandle":"r","body":"{}","eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:us-east-1:123456789012:q","awsRegion":"us-east-1"}]}"#;
+    let kinesis = r#"{"Records":[{"kinesis":{"partitionKey":"k","data":"e30=","sequenceNumber":"1"},"eventSource":"aws:kinesis","eventSourceARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s"}]}"#;
+    let wrong_source = r#"{"eventSource":"aws:sqs","records":{}}"#;
+    let cases = [
+        (sqs, "it has `Records` (the shape of SQS, SNS, S3 and Kinesis events) and no `records`"),
+        (kinesis, "it has `Records`"),
+        (r#"{"hello":"world"}"#, "it has no `records`"),
+        (wrong_source, "eventSource is \"aws:sqs\", not \"aws:kafka\" or \"SelfManagedKafka\""),
+    ];
+    for (payload, expected) in cases {
+        match handle_payload(payload.as_bytes(), &invocation(), &deps).await {
+            Err(error @ ConsumerError::NotAnMskEvent(_)) => {
+                assert!(error.to_string().contains(expected), "{payload}: {error}");
+            }
+            other => panic!("{payload}: expected NotAnMskEvent, got {other:?}"),
+        }
+    }
+    // What Lambda sends for an MSK or self-managed Kafka mapping still passes,
+    // an empty batch included.
+    for payload in [r#"{"eventSource":"aws:kafka","records":{}}"#, r#"{"eventSource":"SelfManagedKafka","records":{}}"#]
+    {
+        assert_eq!(summary_of(payload, &deps).await.records, 0);
+    }
+}
+
+/// The directory sink names files from the payload's records key: a topic
+/// with `../` or `/` in it stays inside the sink's root.
+#[tokio::test]
+async fn a_records_key_cannot_escape_the_dead_letter_directory() {
+    use msk_consumer::dead_letter::dir::DirSink;
+    let root = std::env::temp_dir().join(format!("dead-letter-escape-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let sink_root = root.join("sink");
+    std::fs::create_dir_all(&sink_root).expect("root");
+    let config = Config::with_dead_letter_dir(sink_root.display().to_string());
+    let deps = Deps { config, dead_letters: DirSink::new(&sink_root), ledger: None };
+    for key in ["../../escaped-0", "a/b/../../../escaped-1", "..-2", "/abs/escaped-3"] {
+        let (topic, partition) = key.rsplit_once('-').expect("key");
+        let payload = format!(
+            r#"{{"eventSource":"aws:kafka","records":{{"{key}":[{{"topic":"{topic}","partition":{partition},"offset":7,"timestamp":1,"value":"bm90IGEgcmlkZQ=="}}]}}}}"#
+        );
+        let summary = match handle_payload(payload.as_bytes(), &invocation(), &deps).await.expect("handled") {
+            ConsumerResponse::Summary(summary) => summary,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(summary.poison, 1, "{key}");
+    }
+    let mut inside = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                inside.push(path);
+            }
+        }
+    }
+    assert_eq!(inside.len(), 4, "{inside:?}");
+    assert!(inside.iter().all(|p| p.starts_with(&sink_root)), "{inside:?}");
+    let _ = std::fs::remove_dir_all(&root);
+}

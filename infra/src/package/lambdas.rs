@@ -15,6 +15,10 @@ pub fn zip_path(lambda_dir: &Path, function: &str) -> PathBuf {
 
 pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
     let mut command = Command::new("cargo");
+    // librdkafka includes <curl/curl.h> even with curl off; the arm64 cross
+    // toolchain has none (tools/cross/include/curl/curl.h says why).
+    let cross_include = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/cross/include");
+    command.env("CFLAGS_aarch64_unknown_linux_gnu", format!("-I{}", cross_include.display()));
     command.args(["lambda", "build", "--release", "--arm64", "--output-format", "zip", "--lambda-dir"]);
     command.arg(lambda_dir);
     for function in FUNCTIONS {
@@ -25,7 +29,7 @@ pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
         command.status().context("running `cargo lambda build`: install it with `make tools` (it comes from PyPI)")?;
     if !status.success() {
         anyhow::bail!(
-            "`cargo lambda build --release --arm64` failed ({status}); if the arm64 standard library is missing, run `rustup target add aarch64-unknown-linux-gnu`"
+            "`cargo lambda build --release --arm64` failed ({status}); if the arm64 standard library is missing, run `rustup target add aarch64-unknown-linux-gnu` (`make build` does)"
         );
     }
     Ok(())

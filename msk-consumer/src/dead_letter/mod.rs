@@ -100,10 +100,14 @@ pub struct DeadLetterBatch {
 impl DeadLetterBatch {
     /// `<records key>/<first offset>-<last offset>.jsonl`, zero-padded so
     /// listings sort by offset.
+    /// `<topic>-<partition>/<first offset>-<last offset>.jsonl`. The records
+    /// key comes from the payload: anything but the characters Kafka allows
+    /// in a topic name becomes `_`, and a leading `.` too, so no key (`../x`,
+    /// `a/b`, `..`) can name a place outside the sink's root or prefix.
     pub fn object_name(&self) -> String {
         let first = self.letters.first().map_or(0, |l| l.offset);
         let last = self.letters.last().map_or(0, |l| l.offset);
-        format!("{}/{first:020}-{last:020}.jsonl", self.records_key)
+        format!("{}/{first:020}-{last:020}.jsonl", safe_component(&self.records_key))
     }
 
     pub fn to_jsonl(&self) -> Vec<u8> {
@@ -146,4 +150,14 @@ impl DeadLetterSink for ConfiguredSink {
             ConfiguredSink::Dir(sink) => sink.put(batch).await,
         }
     }
+}
+
+/// One path component made of `[A-Za-z0-9._-]` that does not start with `.`.
+pub fn safe_component(name: &str) -> String {
+    let mut safe: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect();
+    if safe.is_empty() || safe.starts_with('.') {
+        safe.insert(0, '_');
+    }
+    safe
 }
