@@ -87,6 +87,14 @@ mod tests {
     use super::*;
     use events::msk::KafkaMessage;
 
+    /// Under `make test-aarch64` (qemu) the base64 engine and the byte scans
+    /// take their NEON branches: the CPU must report NEON for that.
+    #[cfg(target_arch = "aarch64")]
+    #[test]
+    fn the_simd_paths_run_on_neon_here() {
+        assert!(std::arch::is_aarch64_feature_detected!("neon"));
+    }
+
     const NOW: i64 = events::samples::SAMPLE_NOW_MS + 60_000;
 
     fn record_with(value: Option<Vec<u8>>) -> MskRecord<'static> {
