@@ -7,6 +7,7 @@ pub mod canonical;
 pub mod envelope;
 pub mod fast;
 pub mod generate;
+pub mod mapping;
 pub mod msk;
 pub mod ride;
 pub mod samples;

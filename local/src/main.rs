@@ -217,7 +217,7 @@ async fn run(
     loop {
         let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + 1;
         let written = stack.bridge_stats.records_written.load(Ordering::Relaxed);
-        let done = stack.esm_stats.rides_consumed.load(Ordering::Relaxed);
+        let done = rides_taken(&stack);
         for (bar, value) in [(&produced, sent), (&kafka, written), (&consumed, done)] {
             if target.is_none() {
                 bar.set_length(sent.max(value));
@@ -268,7 +268,7 @@ async fn run(
     while Instant::now() < drain_until && !bridge.is_finished() && !poller.is_finished() {
         let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + 1;
         let written = stack.bridge_stats.records_written.load(Ordering::Relaxed);
-        let done = stack.esm_stats.rides_consumed.load(Ordering::Relaxed);
+        let done = rides_taken(&stack);
         if written >= sent && done >= written {
             break;
         }
@@ -290,10 +290,19 @@ async fn run(
     println!("\n{report}");
     println!("broker                {}", stack.broker.describe());
     println!("connector             {}", local::bridge::DESCRIPTION);
+    println!("mapping               the template's: {}", stack.esm_settings().describe());
     println!("(details: {})", run_dir.display());
     std::fs::write(run_dir.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     if report.lost > 0 {
         anyhow::bail!("{} rides were lost", report.lost);
     }
     Ok(())
+}
+
+/// Rides the consumer took so far, for progress: its summaries' count, or,
+/// with partial batch responses (the template's setting, whose answers carry
+/// no summary), the records it accepted. The report counts from the ledger.
+fn rides_taken(stack: &LocalStack) -> u64 {
+    let stats = &stack.esm_stats;
+    stats.rides_consumed.load(Ordering::Relaxed).max(stats.records_delivered.load(Ordering::Relaxed))
 }

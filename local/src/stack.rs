@@ -64,17 +64,7 @@ impl LocalStack {
         kinesis::create_stream(&kinesis, &options.stream, options.shards).await?;
         broker.create_topic(&options.topic, options.partitions).await?;
         broker.create_topic(&BridgeConfig::new(&options.stream, &options.topic, "").offsets_topic, 1).await?;
-        let env = [
-            ("STREAM_NAME", options.stream.clone()),
-            ("RIDES_PER_SCHEDULE", options.rides_per_schedule.to_string()),
-            ("AWS_ENDPOINT_URL_KINESIS", kinesalite.endpoint()),
-            ("AWS_ACCESS_KEY_ID", crate::LOCAL_ACCESS_KEY.to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", crate::LOCAL_SECRET_KEY.to_owned()),
-            ("AWS_REGION", crate::LOCAL_REGION.to_owned()),
-            ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
-            ("DEAD_LETTER_DIR", options.data_dir.join("dead-letters").display().to_string()),
-            ("RIDE_LEDGER_DIR", options.data_dir.join("ledger").display().to_string()),
-        ];
+        let env = function_environment(&options, &kinesalite.endpoint());
         let watch = LambdaWatch::start(&env, &options.data_dir.join("functions.log"))?;
         Ok(Self {
             options,
@@ -114,14 +104,9 @@ impl LocalStack {
         tokio::spawn(bridge::run(self.bridge_config(), self.kinesis.clone(), self.bridge_stats.clone()))
     }
 
-    /// The mapping's settings for this stack, the template's defaults (group id
-    /// as `AmazonManagedKafkaEventSourceConfig.ConsumerGroupId` sets it,
-    /// batch size 500, 10 retries, an on-failure destination).
+    /// The mapping's settings for this stack: the template's (see [`esm_settings`]).
     pub fn esm_settings(&self) -> EsmSettings {
-        let mut settings = EsmSettings::new(&self.options.topic, "carrides-msk-consumer");
-        settings.on_failure = Some(self.options.data_dir.join("on-failure.jsonl"));
-        settings.maximum_retry_attempts = 10;
-        settings
+        esm_settings(&self.options)
     }
 
     pub fn spawn_poller(&self, settings: EsmSettings) -> anyhow::Result<JoinHandle<anyhow::Result<()>>> {
@@ -160,4 +145,43 @@ impl LocalStack {
     pub fn data_dir(&self) -> &Path {
         &self.options.data_dir
     }
+}
+
+/// The mapping's settings, from the same definition the template renders
+/// (`events::mapping::CONSUMER_MAPPING`): the template's group id, batch
+/// size and window, retries, bisect and partial batch responses; the
+/// on-failure destination is a JSON-lines file in the stack's directory.
+pub fn esm_settings(options: &StackOptions) -> EsmSettings {
+    let mapping = events::mapping::CONSUMER_MAPPING;
+    let mut settings = EsmSettings::new(&options.topic, "carrides-msk-consumer");
+    settings.starting_position = match mapping.starting_position {
+        "LATEST" => crate::esm::StartingPosition::Latest,
+        _ => crate::esm::StartingPosition::TrimHorizon,
+    };
+    settings.batch_size = mapping.batch_size as usize;
+    settings.maximum_batching_window = Duration::from_secs(u64::from(mapping.maximum_batching_window_seconds));
+    settings.maximum_retry_attempts = mapping.maximum_retry_attempts;
+    settings.bisect_batch_on_function_error = mapping.bisect_batch_on_function_error;
+    settings.report_batch_item_failures = mapping.report_batch_item_failures;
+    settings.on_failure = Some(options.data_dir.join("on-failure.jsonl"));
+    settings
+}
+
+/// What `cargo lambda watch` gives both functions: the local endpoints and
+/// dummy credentials, the stack's directories (absolute), and the consumer's
+/// variables its mapping needs, as in the template.
+pub fn function_environment(options: &StackOptions, kinesis_endpoint: &str) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("STREAM_NAME", options.stream.clone()),
+        ("RIDES_PER_SCHEDULE", options.rides_per_schedule.to_string()),
+        ("AWS_ENDPOINT_URL_KINESIS", kinesis_endpoint.to_owned()),
+        ("AWS_ACCESS_KEY_ID", crate::LOCAL_ACCESS_KEY.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", crate::LOCAL_SECRET_KEY.to_owned()),
+        ("AWS_REGION", crate::LOCAL_REGION.to_owned()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+        ("DEAD_LETTER_DIR", options.data_dir.join("dead-letters").display().to_string()),
+        ("RIDE_LEDGER_DIR", options.data_dir.join("ledger").display().to_string()),
+    ];
+    env.extend(events::mapping::CONSUMER_MAPPING.consumer_environment());
+    env
 }

@@ -1,6 +1,7 @@
 //! The three Rust Lambdas (provided.al2023, arm64, JSON logs with retention),
 //! the consumer's MSK event source mapping, and the dead-letter bucket.
 
+use events::mapping::CONSUMER_MAPPING;
 use serde_json::{json, Value};
 
 use super::iam::{logs_statement, role, vpc_eni_statements};
@@ -39,6 +40,18 @@ fn function(
     }))
     .skip_check("CKV_AWS_173", "the environment holds names and switches, no secrets")
     .skip_check("CKV_AWS_115", "reserved concurrency would fail on new accounts whose whole limit is 10; the schedule and the mapping bound concurrency")
+}
+
+/// The consumer's environment: its dead-letter bucket, and what its
+/// mapping's settings need of it (`events::mapping`).
+fn consumer_environment() -> Value {
+    let mut env = json!({"DEAD_LETTER_BUCKET": r#ref(DEAD_LETTERS), "DEAD_LETTER_PREFIX": "dead-letters/"});
+    if let Some(vars) = env.as_object_mut() {
+        for (key, value) in CONSUMER_MAPPING.consumer_environment() {
+            vars.insert(key.to_owned(), Value::from(value));
+        }
+    }
+    env
 }
 
 pub fn add(t: &mut Template, s: &Settings) {
@@ -108,10 +121,7 @@ pub fn add(t: &mut Template, s: &Settings) {
             "ConsumerLogGroup",
             120,
             512,
-            json!({
-        "DEAD_LETTER_BUCKET": r#ref(DEAD_LETTERS),
-        "DEAD_LETTER_PREFIX": "dead-letters/",
-        "PARTIAL_BATCH_RESPONSE": "true"}),
+            consumer_environment(),
         )
         .skip_check(
             "CKV_AWS_116",
@@ -120,6 +130,8 @@ pub fn add(t: &mut Template, s: &Settings) {
         .skip_check("CKV_AWS_117", "the mapping's pollers run in the VPC; the function only writes to S3"),
     );
 
+    // One definition with the local stack's poller (events::mapping).
+    let mapping = CONSUMER_MAPPING;
     t.add(
         "ConsumerMapping",
         Resource::new(
@@ -128,14 +140,14 @@ pub fn add(t: &mut Template, s: &Settings) {
                 "EventSourceArn": r#ref(CLUSTER),
                 "FunctionName": r#ref(CONSUMER),
                 "Topics": [s.topic],
-                "StartingPosition": "TRIM_HORIZON",
+                "StartingPosition": mapping.starting_position,
                 "BatchSize": r#ref("BatchSize"),
                 "MaximumBatchingWindowInSeconds": r#ref("BatchingWindowSeconds"),
                 "AmazonManagedKafkaEventSourceConfig": {"ConsumerGroupId": s.consumer_group_id},
                 "ProvisionedPollerConfig": {"MinimumPollers": 1, "MaximumPollers": 2},
-                "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                "BisectBatchOnFunctionError": true,
-                "MaximumRetryAttempts": 10,
+                "FunctionResponseTypes": if mapping.report_batch_item_failures { json!(["ReportBatchItemFailures"]) } else { json!([]) },
+                "BisectBatchOnFunctionError": mapping.bisect_batch_on_function_error,
+                "MaximumRetryAttempts": mapping.maximum_retry_attempts,
                 "DestinationConfig": {"OnFailure": {"Destination": get_att(DEAD_LETTERS, "Arn")}}
             }),
         )

@@ -1,5 +1,6 @@
 //! What users change at deploy time without re-rendering the template.
 
+use events::mapping::CONSUMER_MAPPING;
 use serde_json::json;
 
 use super::model::Template;
@@ -33,12 +34,12 @@ pub fn add(t: &mut Template) {
     );
     p.insert(
         "BatchSize".into(),
-        json!({"Type": "Number", "Default": 500, "MinValue": 1, "MaxValue": 10000,
+        json!({"Type": "Number", "Default": CONSUMER_MAPPING.batch_size, "MinValue": 1, "MaxValue": 10000,
         "Description": "Records per consumer invocation (event source mapping BatchSize)"}),
     );
     p.insert(
         "BatchingWindowSeconds".into(),
-        json!({"Type": "Number", "Default": 1, "MinValue": 0, "MaxValue": 300,
+        json!({"Type": "Number", "Default": CONSUMER_MAPPING.maximum_batching_window_seconds, "MinValue": 0, "MaxValue": 300,
         "Description": "MaximumBatchingWindowInSeconds of the event source mapping"}),
     );
     p.insert(

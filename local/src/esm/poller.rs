@@ -23,8 +23,12 @@ pub struct EsmStats {
     pub bisections: AtomicU64,
     pub records_committed: AtomicU64,
     pub records_discarded: AtomicU64,
-    /// From the consumer's summaries (when it returns them).
+    /// From the consumer's summaries (when it returns them: not with
+    /// partial batch responses, whose body is `batchItemFailures` alone).
     pub rides_consumed: AtomicU64,
+    /// Records the function accepted (poison and tombstones included): every
+    /// record of a successful invocation but those it reported as failed.
+    pub records_delivered: AtomicU64,
     pub poison_reported: AtomicU64,
     /// The consumer group has given this poller its partitions.
     pub assigned: std::sync::atomic::AtomicBool,
@@ -167,8 +171,13 @@ impl EsmPoller {
                 self.stats.invocations.fetch_add(1, Ordering::Relaxed);
                 let failure = match self.invoker.invoke(self.event(&records)).await {
                     Ok(body) => match self.unprocessed(&records, &body) {
-                        Ok(remaining) if remaining.is_empty() => break,
+                        Ok(remaining) if remaining.is_empty() => {
+                            self.stats.records_delivered.fetch_add(records.len() as u64, Ordering::Relaxed);
+                            break;
+                        }
                         Ok(remaining) => {
+                            let accepted = records.len().saturating_sub(remaining.len());
+                            self.stats.records_delivered.fetch_add(accepted as u64, Ordering::Relaxed);
                             records = remaining;
                             format!("{} records reported in batchItemFailures", records.len())
                         }
@@ -235,7 +244,15 @@ impl EsmPoller {
     fn discard(&self, records: &[KafkaMessage], attempts: u32, reason: &str) -> anyhow::Result<()> {
         self.stats.records_discarded.fetch_add(records.len() as u64, Ordering::Relaxed);
         let Some(path) = &self.settings.on_failure else {
-            anyhow::bail!("retries exhausted and no on-failure destination: {reason}");
+            // As Lambda does when retries run out and no destination is set:
+            // the records are skipped and the partition moves on.
+            tracing::error!(
+                records = records.len(),
+                attempts,
+                reason,
+                "retries exhausted, no on-failure destination: records skipped"
+            );
+            return Ok(());
         };
         let mut spans: BTreeMap<String, (i64, i64)> = BTreeMap::new();
         for r in records {

@@ -52,6 +52,19 @@ impl EsmSettings {
         }
     }
 
+    /// One line for reports: the settings as the template names them.
+    pub fn describe(&self) -> String {
+        format!(
+            "BatchSize {}, MaximumBatchingWindowInSeconds {}, MaximumRetryAttempts {}, BisectBatchOnFunctionError {}, FunctionResponseTypes [{}], on-failure {}",
+            self.batch_size,
+            self.maximum_batching_window.as_secs_f64(),
+            self.maximum_retry_attempts,
+            self.bisect_batch_on_function_error,
+            if self.report_batch_item_failures { "ReportBatchItemFailures" } else { "" },
+            self.on_failure.as_ref().map_or_else(|| "none".to_owned(), |p| p.display().to_string())
+        )
+    }
+
     /// Retries allowed after the first attempt; `None` is unbounded.
     pub fn effective_retry_limit(&self) -> Option<u32> {
         match (self.maximum_retry_attempts, &self.on_failure) {

@@ -1,0 +1,41 @@
+//! The consumer's MSK event source mapping as deployed: one definition that
+//! `infra`'s template renders (`ConsumerMapping`, the consumer's
+//! environment) and the local stack's poller runs, so the branches AWS takes
+//! in production (bisect, `batchItemFailures`, retries, the on-failure
+//! destination) are the ones the tests drive. A test in `infra` compares the
+//! rendered template with what `local` builds from this.
+
+/// `AWS::Lambda::EventSourceMapping` properties of the consumer's mapping
+/// (names as in CloudFormation; the topic and group id are render settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerMapping {
+    /// `StartingPosition`.
+    pub starting_position: &'static str,
+    /// `BatchSize` (the template parameter's default).
+    pub batch_size: u32,
+    /// `MaximumBatchingWindowInSeconds` (the template parameter's default).
+    pub maximum_batching_window_seconds: u32,
+    /// `MaximumRetryAttempts`.
+    pub maximum_retry_attempts: i32,
+    /// `BisectBatchOnFunctionError`.
+    pub bisect_batch_on_function_error: bool,
+    /// `FunctionResponseTypes: [ReportBatchItemFailures]`, and the consumer's
+    /// `PARTIAL_BATCH_RESPONSE=true` that goes with it.
+    pub report_batch_item_failures: bool,
+}
+
+pub const CONSUMER_MAPPING: ConsumerMapping = ConsumerMapping {
+    starting_position: "TRIM_HORIZON",
+    batch_size: 500,
+    maximum_batching_window_seconds: 1,
+    maximum_retry_attempts: 10,
+    bisect_batch_on_function_error: true,
+    report_batch_item_failures: true,
+};
+
+impl ConsumerMapping {
+    /// The consumer's environment variables this mapping needs.
+    pub fn consumer_environment(&self) -> [(&'static str, String); 1] {
+        [("PARTIAL_BATCH_RESPONSE", self.report_batch_item_failures.to_string())]
+    }
+}
