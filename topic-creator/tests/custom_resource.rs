@@ -173,29 +173,31 @@ async fn the_iam_path_gets_through_tls_and_sasl_to_the_token_check() {
         partitions: 2,
         replication_factor: 1,
     };
-    let iam = |ca_location: String| KafkaTopicAdmin {
-        auth: Auth::Iam { region: local::LOCAL_REGION.into(), ca_location },
-        timeout: Duration::from_secs(5),
-    };
-    let refused = iam(kafka.ca_pem().display().to_string())
-        .ensure_topic(&kafka.sasl_ssl_bootstrap_servers(), &spec)
-        .await
-        .expect_err("the broker cannot accept an MSK IAM token");
-    let reason = refused.to_string();
+    let reason = iam_refusal(kafka, &kafka.ca_pem(), &spec).await;
     println!("IAM token refused: {reason}");
     assert!(reason.contains("SASL authentication error"), "{reason}");
     assert!(reason.contains("invalid_token"), "{reason}");
 
     // Control: the same call trusting another CA stops at the TLS handshake,
     // so the refusal above came after TLS succeeded.
-    let untrusted = iam(untrusted_ca().display().to_string())
-        .ensure_topic(&kafka.sasl_ssl_bootstrap_servers(), &spec)
-        .await
-        .expect_err("an unknown certificate is refused");
-    let reason = untrusted.to_string();
+    let reason = iam_refusal(kafka, &untrusted_ca(), &spec).await;
     println!("unknown certificate: {reason}");
     assert!(reason.contains("SSL handshake failed"), "{reason}");
     assert!(!reason.contains("invalid_token"), "{reason}");
+}
+
+/// Why the topic creator's IAM path, trusting `ca`, fails on the broker's
+/// SASL_SSL listener (it must fail: the broker takes no MSK IAM token).
+async fn iam_refusal(kafka: &local::apache_kafka::ApacheKafka, ca: &std::path::Path, spec: &TopicSpec) -> String {
+    let admin = KafkaTopicAdmin {
+        auth: Auth::Iam { region: local::LOCAL_REGION.into(), ca_location: ca.display().to_string() },
+        timeout: Duration::from_secs(5),
+    };
+    admin
+        .ensure_topic(&kafka.sasl_ssl_bootstrap_servers(), spec)
+        .await
+        .expect_err("the IAM path is refused")
+        .to_string()
 }
 
 /// A CA certificate that did not sign the broker's (another broker's).

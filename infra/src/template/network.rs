@@ -124,15 +124,7 @@ pub fn add(t: &mut Template) {
         "Tags": tags(sub("${AWS::StackName}-clients"))}),
         ),
     );
-    t.add(
-        "ClientToBrokers",
-        Resource::new(
-            "AWS::EC2::SecurityGroupEgress",
-            json!({
-        "GroupId": r#ref(CLIENT_SG), "IpProtocol": "tcp", "FromPort": BROKER_PORT, "ToPort": BROKER_PORT,
-        "DestinationSecurityGroupId": r#ref(BROKER_SG), "Description": "Kafka over TLS with IAM auth"}),
-        ),
-    );
+    t.add("ClientToBrokers", broker_port_rule(Direction::Egress, CLIENT_SG, BROKER_SG, "Kafka over TLS with IAM auth"));
     t.add(
         BROKER_SG,
         Resource::new(
@@ -156,21 +148,11 @@ pub fn add(t: &mut Template) {
     // ...and inbound on the broker port from this group itself.
     t.add(
         "BrokersFromBrokers",
-        Resource::new(
-            "AWS::EC2::SecurityGroupIngress",
-            json!({
-        "GroupId": r#ref(BROKER_SG), "IpProtocol": "tcp", "FromPort": BROKER_PORT, "ToPort": BROKER_PORT,
-        "SourceSecurityGroupId": r#ref(BROKER_SG), "Description": "Lambda event source mapping pollers"}),
-        ),
+        broker_port_rule(Direction::Ingress, BROKER_SG, BROKER_SG, "Lambda event source mapping pollers"),
     );
     t.add(
         "BrokersToBrokers",
-        Resource::new(
-            "AWS::EC2::SecurityGroupEgress",
-            json!({
-        "GroupId": r#ref(BROKER_SG), "IpProtocol": "tcp", "FromPort": BROKER_PORT, "ToPort": BROKER_PORT,
-        "DestinationSecurityGroupId": r#ref(BROKER_SG), "Description": "event source mapping pollers to the brokers"}),
-        ),
+        broker_port_rule(Direction::Egress, BROKER_SG, BROKER_SG, "event source mapping pollers to the brokers"),
     );
     // The mapping writes discarded batches to the S3 on-failure destination
     // from inside this VPC: AWS's "Capturing discarded batches for Amazon MSK
@@ -223,4 +205,24 @@ pub fn add(t: &mut Template) {
         "DeliverLogsPermissionArn": get_att("FlowLogRole", "Arn")}),
         ),
     );
+}
+
+enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// A security-group rule of its own (so a group can name itself) on the
+/// broker port, between `group` and the `peer` group.
+fn broker_port_rule(direction: Direction, group: &str, peer: &str, description: &str) -> Resource {
+    let (kind, peer_key) = match direction {
+        Direction::Ingress => ("AWS::EC2::SecurityGroupIngress", "SourceSecurityGroupId"),
+        Direction::Egress => ("AWS::EC2::SecurityGroupEgress", "DestinationSecurityGroupId"),
+    };
+    let mut rule = json!({"GroupId": r#ref(group), "IpProtocol": "tcp", "FromPort": BROKER_PORT, "ToPort": BROKER_PORT,
+        "Description": description});
+    if let Some(fields) = rule.as_object_mut() {
+        fields.insert(peer_key.to_owned(), r#ref(peer));
+    }
+    Resource::new(kind, rule)
 }
