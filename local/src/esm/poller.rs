@@ -169,7 +169,10 @@ impl EsmPoller {
             loop {
                 attempts += 1;
                 self.stats.invocations.fetch_add(1, Ordering::Relaxed);
-                let failure = match self.invoker.invoke(self.event(&records)).await {
+                // A partial batch response is an answer, not a function error:
+                // the reported records are retried (each partition from its
+                // lowest reported offset), never bisected.
+                let (failure, function_error) = match self.invoker.invoke(self.event(&records)).await {
                     Ok(body) => match self.unprocessed(&records, &body) {
                         Ok(remaining) if remaining.is_empty() => {
                             self.stats.records_delivered.fetch_add(records.len() as u64, Ordering::Relaxed);
@@ -179,16 +182,16 @@ impl EsmPoller {
                             let accepted = records.len().saturating_sub(remaining.len());
                             self.stats.records_delivered.fetch_add(accepted as u64, Ordering::Relaxed);
                             records = remaining;
-                            format!("{} records reported in batchItemFailures", records.len())
+                            (format!("{} records reported in batchItemFailures", records.len()), false)
                         }
-                        Err(reason) => reason,
+                        Err(reason) => (reason, true),
                     },
-                    Err(InvokeError::Function(message)) => message,
-                    Err(InvokeError::Transport(message)) => message,
+                    Err(InvokeError::Function(message)) => (message, true),
+                    Err(InvokeError::Transport(message)) => (message, true),
                 };
                 self.stats.failed_invocations.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(records = records.len(), attempts, failure = %failure, "batch failed");
-                if self.settings.bisect_batch_on_function_error && records.len() > 1 {
+                if function_error && self.settings.bisect_batch_on_function_error && records.len() > 1 {
                     // Halves are retried separately; splitting costs no retry.
                     self.stats.bisections.fetch_add(1, Ordering::Relaxed);
                     let second = records.split_off(records.len() / 2);

@@ -1,0 +1,253 @@
+//! The branches AWS documents for a Kafka event source mapping with the
+//! template's settings ("Configuring error handling controls for Kafka event
+//! sources"), driven through the local poller on Apache Kafka against a
+//! function that fails on purpose (a scripted Invoke API on loopback):
+//! - a function error splits the batch (BisectBatchOnFunctionError) until
+//!   the failing record is alone; its retries exhausted, it goes to the
+//!   on-failure destination and every other record is delivered;
+//! - `batchItemFailures` resumes each reported partition from its lowest
+//!   reported offset, and only that partition;
+//! - with no destination, exhausted records are skipped and the mapping
+//!   moves on.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use local::apache_kafka::ApacheKafka;
+use local::esm::{EsmPoller, EsmStats, FunctionInvoker};
+use local::kafka::Broker;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+use serde_json::Value;
+
+type Record = (i32, i64);
+
+/// What the scripted function answers for one batch of (partition, offset).
+type Script = dyn Fn(&[Record], usize) -> Answer + Send + Sync;
+
+enum Answer {
+    Ok,
+    /// A function error (`X-Amz-Function-Error: Unhandled`).
+    Error,
+    /// `{"batchItemFailures": [...]}` naming these records.
+    Failures(Vec<Record>),
+}
+
+/// Every batch the function was invoked with, in order.
+type Seen = Arc<Mutex<Vec<Vec<Record>>>>;
+
+/// A Lambda Invoke API on loopback that runs `script` on each batch.
+async fn scripted_function(topic: &'static str, script: Arc<Script>) -> (String, Seen) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (log, script) = (log.clone(), script.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let (log, script) = (log.clone(), script.clone());
+                    async move {
+                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let event: Value = serde_json::from_slice(&body).unwrap_or_default();
+                        let mut batch: Vec<Record> = Vec::new();
+                        for records in event["records"].as_object().into_iter().flat_map(|m| m.values()) {
+                            for r in records.as_array().into_iter().flatten() {
+                                batch.push((
+                                    r["partition"].as_i64().unwrap_or(-1) as i32,
+                                    r["offset"].as_i64().unwrap_or(-1),
+                                ));
+                            }
+                        }
+                        let attempt = {
+                            let mut log = log.lock().expect("lock");
+                            log.push(batch.clone());
+                            log.iter().filter(|b| **b == batch).count()
+                        };
+                        let mut response = hyper::Response::builder().status(200);
+                        let answer = match script(&batch, attempt) {
+                            Answer::Ok => "{}".to_owned(),
+                            Answer::Error => {
+                                response = response.header("X-Amz-Function-Error", "Unhandled");
+                                r#"{"errorType":"Scripted","errorMessage":"failing on purpose"}"#.to_owned()
+                            }
+                            Answer::Failures(records) => serde_json::json!({"batchItemFailures": records.iter().map(|(p, o)|
+                                serde_json::json!({"itemIdentifier": {"partition": format!("{topic}-{p}"), "offset": o}})).collect::<Vec<_>>()})
+                            .to_string(),
+                        };
+                        Ok::<_, std::convert::Infallible>(
+                            response.body(Full::new(Bytes::from(answer))).expect("response"),
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (endpoint, seen)
+}
+
+fn kafka() -> &'static ApacheKafka {
+    static KAFKA: std::sync::OnceLock<ApacheKafka> = std::sync::OnceLock::new();
+    KAFKA.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("mapping-branches-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        ApacheKafka::start(&dir).expect("Apache Kafka (make tools)")
+    })
+}
+
+/// A fresh topic with `per_partition` records in each of `partitions`.
+async fn topic_with_records(topic: &str, partitions: i32, per_partition: i64) {
+    let broker = Broker::External(kafka().bootstrap_servers());
+    broker.create_topic(topic, partitions).await.expect("topic");
+    let producer: FutureProducer =
+        ClientConfig::new().set("bootstrap.servers", kafka().bootstrap_servers()).create().expect("producer");
+    for partition in 0..partitions {
+        for i in 0..per_partition {
+            let value = format!("record {partition}-{i}");
+            producer
+                .send(FutureRecord::<(), _>::to(topic).partition(partition).payload(&value), Duration::from_secs(10))
+                .await
+                .expect("produced");
+        }
+    }
+}
+
+/// The template's mapping settings (events::mapping), on `topic`, with small
+/// batches so a test sees several.
+fn settings(topic: &str, on_failure: Option<std::path::PathBuf>) -> local::esm::EsmSettings {
+    let mut options = local::stack::StackOptions::new(std::env::temp_dir());
+    options.topic = topic.to_owned();
+    let mut settings = local::stack::esm_settings(&options);
+    settings.consumer_group_id = format!("{topic}-group");
+    settings.batch_size = 8;
+    settings.maximum_batching_window = Duration::from_millis(200);
+    settings.on_failure = on_failure;
+    settings
+}
+
+/// Runs the poller until every record of `expected` was delivered in a batch
+/// that succeeded (or `timeout`), then stops it.
+async fn run_until(
+    settings: local::esm::EsmSettings,
+    endpoint: &str,
+    done: impl Fn(&EsmStats) -> bool,
+    timeout: Duration,
+) -> Arc<EsmStats> {
+    let stats = Arc::new(EsmStats::default());
+    let invoker = FunctionInvoker::with_timeout(endpoint, "msk-consumer", Duration::from_secs(10));
+    let poller = EsmPoller::new(settings, &kafka().bootstrap_servers(), invoker, stats.clone()).expect("poller");
+    let task = tokio::spawn(poller.run());
+    let deadline = Instant::now() + timeout;
+    while !done(&stats) && Instant::now() < deadline && !task.is_finished() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!task.is_finished(), "the poller keeps running: {:?}", task.await);
+    task.abort();
+    stats
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_error_bisects_to_the_record_and_only_it_goes_to_the_destination() {
+    let topic = "branches-bisect";
+    topic_with_records(topic, 1, 16).await;
+    let poison: Record = (0, 5);
+    let script: Arc<Script> =
+        Arc::new(move |batch, _| if batch.contains(&poison) { Answer::Error } else { Answer::Ok });
+    let (endpoint, seen) = scripted_function(topic, script).await;
+    let destination = std::env::temp_dir().join(format!("on-failure-{topic}-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&destination);
+    let stats = run_until(
+        settings(topic, Some(destination.clone())),
+        &endpoint,
+        |s| s.records_delivered.load(Ordering::Relaxed) >= 15 && s.records_discarded.load(Ordering::Relaxed) >= 1,
+        Duration::from_secs(90),
+    )
+    .await;
+
+    let seen = seen.lock().expect("lock").clone();
+    assert!(stats.bisections.load(Ordering::Relaxed) >= 3, "an 8-record batch halves three times: {stats:?}");
+    // The failing record alone: the first attempt and MaximumRetryAttempts (10) retries.
+    let alone = seen.iter().filter(|b| b.as_slice() == [poison]).count();
+    assert_eq!(alone, 11, "{seen:?}");
+    let delivered: BTreeSet<Record> =
+        seen.iter().filter(|b| !b.contains(&poison)).flat_map(|b| b.iter().copied()).collect();
+    assert_eq!(delivered, (0..16).filter(|&o| o != 5).map(|o| (0, o)).collect(), "every other record delivered");
+    let discarded: Vec<Value> = std::fs::read_to_string(&destination)
+        .expect("on-failure destination")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(discarded.len(), 1);
+    assert_eq!(discarded[0]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(discarded[0]["approximateInvokeCount"], 11);
+    assert_eq!(discarded[0]["batch"][0]["firstOffset"], 5);
+    assert_eq!(discarded[0]["batch"][0]["lastOffset"], 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_item_failures_resume_each_partition_from_its_lowest_reported_offset() {
+    let topic = "branches-partial";
+    topic_with_records(topic, 2, 8).await;
+    // Offsets 3 and 6 of partition 0 are reported failed the first time the
+    // function sees them; partition 1 always succeeds.
+    let reported_once: Mutex<BTreeSet<Record>> = Mutex::default();
+    let script: Arc<Script> = Arc::new(move |batch, _| {
+        let mut reported = reported_once.lock().expect("lock");
+        let failed: Vec<Record> =
+            batch.iter().copied().filter(|r| (*r == (0, 3) || *r == (0, 6)) && reported.insert(*r)).collect();
+        if failed.is_empty() {
+            Answer::Ok
+        } else {
+            Answer::Failures(failed)
+        }
+    });
+    let (endpoint, seen) = scripted_function(topic, script).await;
+    let stats = run_until(
+        settings(topic, None),
+        &endpoint,
+        |s| s.records_delivered.load(Ordering::Relaxed) >= 16,
+        Duration::from_secs(60),
+    )
+    .await;
+    let seen = seen.lock().expect("lock").clone();
+    // The batch after the one that reported (0,3) and (0,6): partition 0 from
+    // offset 3 on, and nothing of partition 1 again.
+    let reported = seen.iter().position(|b| b.contains(&(0, 3))).expect("offset 3 was sent");
+    let retry = &seen[reported + 1];
+    let first_batch_p0: Vec<i64> = seen[reported].iter().filter(|r| r.0 == 0).map(|r| r.1).collect();
+    let expected: Vec<Record> = first_batch_p0.iter().filter(|&&o| o >= 3).map(|&o| (0, o)).collect();
+    assert_eq!(retry, &expected, "the retry is partition 0 from offset 3, whole: {seen:?}");
+    assert_eq!(stats.bisections.load(Ordering::Relaxed), 0, "a partial batch response is not a function error");
+    assert_eq!(stats.records_discarded.load(Ordering::Relaxed), 0);
+    let all: BTreeSet<Record> = seen.iter().flatten().copied().collect();
+    assert_eq!(all.len(), 16, "every record reached the function");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_destination_exhausted_records_are_skipped_and_the_mapping_moves_on() {
+    let topic = "branches-no-destination";
+    topic_with_records(topic, 1, 4).await;
+    let poison: Record = (0, 1);
+    let script: Arc<Script> =
+        Arc::new(move |batch, _| if batch.contains(&poison) { Answer::Error } else { Answer::Ok });
+    let (endpoint, seen) = scripted_function(topic, script).await;
+    let stats = run_until(
+        settings(topic, None),
+        &endpoint,
+        |s| s.records_delivered.load(Ordering::Relaxed) >= 3 && s.records_discarded.load(Ordering::Relaxed) >= 1,
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(stats.records_discarded.load(Ordering::Relaxed), 1, "{stats:?}");
+    let seen = seen.lock().expect("lock").clone();
+    let after: BTreeSet<Record> = seen.iter().filter(|b| !b.contains(&poison)).flatten().copied().collect();
+    assert!(after.contains(&(0, 2)) && after.contains(&(0, 3)), "records after the skipped one delivered: {seen:?}");
+}
