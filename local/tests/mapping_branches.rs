@@ -94,6 +94,11 @@ async fn scripted_function(topic: &'static str, script: Arc<Script>) -> (String,
     (endpoint, seen)
 }
 
+/// A function that errors on every batch holding `poison` and succeeds otherwise.
+fn failing_on(poison: Record) -> Arc<Script> {
+    Arc::new(move |batch, _| if batch.contains(&poison) { Answer::Error } else { Answer::Ok })
+}
+
 fn kafka() -> &'static ApacheKafka {
     static KAFKA: std::sync::OnceLock<ApacheKafka> = std::sync::OnceLock::new();
     KAFKA.get_or_init(|| {
@@ -159,9 +164,7 @@ async fn a_function_error_bisects_to_the_record_and_only_it_goes_to_the_destinat
     let topic = "branches-bisect";
     topic_with_records(topic, 1, 16).await;
     let poison: Record = (0, 5);
-    let script: Arc<Script> =
-        Arc::new(move |batch, _| if batch.contains(&poison) { Answer::Error } else { Answer::Ok });
-    let (endpoint, seen) = scripted_function(topic, script).await;
+    let (endpoint, seen) = scripted_function(topic, failing_on(poison)).await;
     let destination = std::env::temp_dir().join(format!("on-failure-{topic}-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&destination);
     let stats = run_until(
@@ -236,9 +239,7 @@ async fn with_no_destination_exhausted_records_are_skipped_and_the_mapping_moves
     let topic = "branches-no-destination";
     topic_with_records(topic, 1, 4).await;
     let poison: Record = (0, 1);
-    let script: Arc<Script> =
-        Arc::new(move |batch, _| if batch.contains(&poison) { Answer::Error } else { Answer::Ok });
-    let (endpoint, seen) = scripted_function(topic, script).await;
+    let (endpoint, seen) = scripted_function(topic, failing_on(poison)).await;
     let stats = run_until(
         settings(topic, None),
         &endpoint,
