@@ -9,6 +9,7 @@ pub mod fast;
 pub mod generate;
 pub mod mapping;
 pub mod msk;
+pub mod on_failure;
 pub mod ride;
 pub mod samples;
 mod scan;

@@ -36,6 +36,7 @@ pub fn all() -> Vec<Sample> {
         Sample { file_name: "msk-headers.json", json: pretty(&msk_headers()) },
         Sample { file_name: "msk-poison.json", json: pretty(&msk_poison()) },
         Sample { file_name: "msk-legacy-seed.json", json: pretty(&msk_legacy_seed()) },
+        Sample { file_name: "on-failure-s3.json", json: pretty(&msk_on_failure_s3()) },
         Sample { file_name: "cfn-topic-create.json", json: pretty_sorted(&custom_resource("Create")) },
         Sample { file_name: "cfn-topic-delete.json", json: pretty_sorted(&custom_resource("Delete")) },
     ]
@@ -46,6 +47,24 @@ fn pretty<T: serde::Serialize>(value: &T) -> String {
     let mut s = serde_json::to_string_pretty(value).expect("samples are plain JSON values");
     s.push('\n');
     s
+}
+
+/// What the mapping writes to its S3 on-failure destination when the
+/// single-record batch ran out of retries (AWS's invocation record for
+/// Kafka; see [`crate::on_failure`]): the event is in `payload`, as a string.
+pub fn msk_on_failure_s3() -> crate::on_failure::InvocationRecord {
+    use crate::on_failure::{Condition, Discard, InvocationRecord, ResponseContext};
+    let event = msk_single_record();
+    let payload = serde_json::to_string(&event).expect("samples are plain JSON values");
+    let discard = Discard {
+        request_id: "0f6d3c2b-5a4e-4f1d-8c7b-9e8d7c6b5a49".into(),
+        function_arn: "arn:aws:lambda:us-east-1:123456789012:function:carrides-msk-consumer".into(),
+        condition: Condition::RetryAttemptsExhausted,
+        approximate_invoke_count: 11,
+        response_context: Some(ResponseContext::unhandled()),
+        at: std::time::UNIX_EPOCH + std::time::Duration::from_millis(SAMPLE_NOW_MS.unsigned_abs() + 12_345),
+    };
+    InvocationRecord::for_s3(&event, &payload, discard)
 }
 
 /// What an EventBridge rule (`AWS::Events::Rule` with `ScheduleExpression`) sends.

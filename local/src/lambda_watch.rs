@@ -4,24 +4,46 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use crate::process::{free_port, Service};
 use crate::tools;
 
 pub struct LambdaWatch {
-    _service: Service,
+    service: Mutex<Option<Service>>,
+    env_vars: Vec<String>,
     port: u16,
     log: PathBuf,
+    restarts: AtomicU64,
 }
+
+/// How often [`supervise`] may restart the function host before it gives up:
+/// a host that keeps dying is a broken build or machine, not a blip.
+const MAX_RESTARTS: usize = 5;
+const RESTART_WINDOW: Duration = Duration::from_secs(300);
 
 impl LambdaWatch {
     /// Starts the runtime with `env` given to every function it runs. Functions
     /// compile on their first invocation (`cargo build`, sharing the target dir).
     pub fn start(env: &[(&str, String)], log: &Path) -> anyhow::Result<Self> {
         tools::cargo_lambda()?;
-        let port = free_port()?;
-        let env_vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let watch = Self {
+            service: Mutex::new(None),
+            env_vars: env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            port: free_port()?,
+            log: log.to_path_buf(),
+            restarts: AtomicU64::new(0),
+        };
+        watch.spawn()?;
+        Ok(watch)
+    }
+
+    /// Starts `cargo lambda watch` on this host's port (again, after a crash:
+    /// the Invoke API endpoint every client holds stays the same).
+    fn spawn(&self) -> anyhow::Result<()> {
+        let port = self.port;
         let mut command = tools::cargo();
         command.args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()]);
         // `make demo` runs the functions optimised (profile `demo`); tests
@@ -29,8 +51,8 @@ impl LambdaWatch {
         if let Some(profile) = std::env::var("LOCAL_FUNCTIONS_PROFILE").ok().filter(|p| !p.is_empty()) {
             command.args(["--profile", &profile]);
         }
-        for var in env_vars {
-            command.args(["--env-var", &var]);
+        for var in &self.env_vars {
+            command.args(["--env-var", var]);
         }
         // Started from `cargo test`/`cargo run`, we inherit the variables cargo
         // sets for a crate (CARGO_PKG_NAME, CARGO_MANIFEST_DIR, ...); the
@@ -47,8 +69,25 @@ impl LambdaWatch {
             }
         }
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let service = Service::start_listening("cargo lambda watch", command, log, addr, Duration::from_secs(60))?;
-        Ok(Self { _service: service, port, log: log.to_path_buf() })
+        let service =
+            Service::start_listening("cargo lambda watch", command, &self.log, addr, Duration::from_secs(60))?;
+        *self.service.lock().map_err(|_| anyhow::anyhow!("lambda watch state poisoned"))? = Some(service);
+        Ok(())
+    }
+
+    /// Whether the host process is alive (reaping it if it exited, so a dead
+    /// host is never a zombie that looks alive).
+    pub fn is_running(&self) -> bool {
+        self.service.lock().ok().and_then(|mut s| s.as_mut().map(Service::is_running)).unwrap_or(false)
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.service.lock().ok()?.as_ref().map(Service::pid)
+    }
+
+    /// Times [`supervise`] restarted the host.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
     }
 
     pub fn port(&self) -> u16 {
@@ -76,5 +115,38 @@ impl LambdaWatch {
         } else {
             anyhow::bail!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
         }
+    }
+}
+
+/// Keeps the function host running: when `cargo lambda watch` exits (killed,
+/// crashed), it is started again on the same port, while the mapping's
+/// poller retries the batch it could not deliver (a service error, never
+/// counted against its retries). Ends with `Ok` when the host is dropped (the
+/// stack stopped), with an error when the host died more than
+/// [`MAX_RESTARTS`] times in [`RESTART_WINDOW`]: the caller stops the
+/// pipeline and says why.
+pub async fn supervise(watch: Weak<LambdaWatch>) -> anyhow::Result<()> {
+    let mut recent: Vec<Instant> = Vec::new();
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let Some(host) = watch.upgrade() else { return Ok(()) };
+        if host.is_running() {
+            continue;
+        }
+        recent.retain(|t| t.elapsed() < RESTART_WINDOW);
+        anyhow::ensure!(
+            recent.len() < MAX_RESTARTS,
+            "cargo lambda watch exited {} times within {:?}; the pipeline is stopped (see {})",
+            recent.len() + 1,
+            RESTART_WINDOW,
+            host.log().display()
+        );
+        recent.push(Instant::now());
+        tracing::warn!(port = host.port(), "cargo lambda watch exited; starting it again on the same port");
+        let restarted = Arc::clone(&host);
+        // Waiting for the port is blocking (bounded by 60 s).
+        tokio::task::spawn_blocking(move || restarted.spawn()).await??;
+        host.restarts.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(pid = ?host.pid(), "cargo lambda watch restarted");
     }
 }

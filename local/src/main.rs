@@ -129,13 +129,21 @@ fn status(data_dir: &std::path::Path) -> anyhow::Result<()> {
     println!("  kinesis   {}  stream {}", s.kinesis_endpoint, s.stream);
     println!("  kafka     {}  topic {}", s.kafka_bootstrap, s.topic);
     println!("  lambda    {}  (Invoke API of cargo lambda watch)", s.lambda_endpoint);
+    match c.function_host_pid {
+        Some(pid) if state::alive(pid) => {
+            println!("            function host pid {pid}, restarted {} times", c.function_host_restarts)
+        }
+        _ => println!("            function host NOT RUNNING (restarted {} times)", c.function_host_restarts),
+    }
     println!(
-        "  produced {}  in Kafka {}  consumed {}  invocations {} (failed {})  as of {:.1}s ago",
+        "  produced {}  in Kafka {}  consumed {}  invocations {} (failed {}, not reaching the function {})  on-failure records {}  as of {:.1}s ago",
         c.produced,
         c.in_kafka,
         c.consumed,
         c.invocations,
         c.failed_invocations,
+        c.service_errors,
+        c.on_failure_records,
         age(c.updated_unix_ms)
     );
     Ok(())
@@ -152,7 +160,20 @@ async fn down(data_dir: &std::path::Path, timeout: Duration) -> anyhow::Result<(
         anyhow::ensure!(Instant::now() < deadline, "pid {} still running after {timeout:?}", s.pid);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    println!("local stack stopped (report in {})", s.run_dir.display());
+    // The stopped run wrote its report: `down` fails as the run did.
+    let path = s.run_dir.join("report.json");
+    let report: serde_json::Value = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)?,
+        Err(e) => anyhow::bail!("local stack stopped without a report ({}: {e}); see its terminal", path.display()),
+    };
+    let lost = report["lost"].as_u64().unwrap_or(0);
+    println!(
+        "local stack stopped: {} rides consumed, lost {lost}, on-failure records {} (report in {})",
+        report["consumed"],
+        report["onFailureRecords"],
+        path.display()
+    );
+    anyhow::ensure!(lost == 0, "{lost} rides were lost");
     Ok(())
 }
 
@@ -175,7 +196,7 @@ async fn run(
     options.rides_per_schedule = rides_per_invoke;
     let broker = Broker::from_env(3, &run_dir)?;
     eprintln!("starting: kinesalite, {}, cargo lambda watch (data in {})", broker.describe(), run_dir.display());
-    let stack = LocalStack::start(options, broker).await?;
+    let mut stack = LocalStack::start(options, broker).await?;
     let spinner = ProgressBar::new_spinner().with_message("compiling and starting the functions (first run only)...");
     spinner.enable_steady_tick(Duration::from_millis(120));
     stack.warm_up().await?;
@@ -241,12 +262,17 @@ async fn run(
                 consumed: done,
                 invocations: stack.esm_stats.invocations.load(Ordering::Relaxed),
                 failed_invocations: stack.esm_stats.failed_invocations.load(Ordering::Relaxed),
+                service_errors: stack.esm_stats.service_errors.load(Ordering::Relaxed),
+                on_failure_records: stack.esm_stats.records_sent_on_failure.load(Ordering::Relaxed),
+                function_host_pid: stack.watch.pid(),
+                function_host_restarts: stack.watch.restarts(),
                 updated_unix_ms: state::now_ms(),
             };
             state::write(&data_dir, &published)?;
         }
         let finished = schedule.is_finished() && done >= sent && written >= sent;
-        if finished || deadline.is_some_and(|d| Instant::now() > d) || bridge.is_finished() || poller.is_finished() {
+        let broken = bridge.is_finished() || poller.is_finished() || stack.function_host.is_finished();
+        if finished || deadline.is_some_and(|d| Instant::now() > d) || broken {
             break;
         }
         tokio::select! {
@@ -284,18 +310,31 @@ async fn run(
     // Shard readers are aborted with the bridge; let the runtime drop them.
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let stream = local::kinesis::read_stream(&stack.kinesis, &stack.options.stream).await?;
-    let ledger = report::read_ledger(&stack.ledger_dir())?;
-    let report = report::compare(&stream, &ledger, report::count_dead_letters(&stack.dead_letter_dir()), elapsed);
+    let report = report::of_stack(&stack, elapsed).await?;
     println!("\n{report}");
+    if report.on_failure_records > 0 {
+        println!(
+            "on-failure objects    {} (AWS's invocation record for Kafka, one per batch)",
+            stack.on_failure_dir().display()
+        );
+    }
+    println!(
+        "function host         cargo lambda watch at {}, restarted {} times; {} invocations did not reach it (retried)",
+        stack.watch.endpoint(),
+        stack.watch.restarts(),
+        stack.esm_stats.service_errors.load(Ordering::Relaxed)
+    );
     println!("broker                {}", stack.broker.describe());
     println!("connector             {}", local::bridge::DESCRIPTION);
     println!("mapping               the template's: {}", stack.esm_settings().describe());
     println!("(details: {})", run_dir.display());
     std::fs::write(run_dir.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
-    if report.lost > 0 {
-        anyhow::bail!("{} rides were lost", report.lost);
+    if stack.function_host.is_finished() {
+        if let Ok(Err(error)) = (&mut stack.function_host).await {
+            anyhow::bail!("{error:#}");
+        }
     }
+    anyhow::ensure!(report.lost == 0, "{} rides were lost", report.lost);
     Ok(())
 }
 

@@ -34,6 +34,15 @@ pub struct PipelineReport {
     /// Orders whose events were processed out of their Kinesis order.
     pub order_violations: usize,
     pub dead_lettered: usize,
+    /// Records the mapping wrote to its on-failure destination.
+    pub on_failure_records: usize,
+    /// Of the lost rides, those found in the on-failure destination: not
+    /// processed, but kept (replay them from there).
+    pub lost_in_on_failure: usize,
+    /// Ledger entries for rides that are not in this run's stream: hand
+    /// invokes through the local Invoke API (`cargo lambda invoke`) write to
+    /// the same ledger; they are counted here, not as consumed.
+    pub not_from_stream: usize,
     pub latency_p50_ms: i64,
     pub latency_p99_ms: i64,
     pub rides_per_second: f64,
@@ -89,12 +98,57 @@ pub fn distinct_dead_letters(dir: &Path) -> anyhow::Result<HashSet<String>> {
     Ok(distinct)
 }
 
+/// What the on-failure destination holds: every record of every invocation
+/// record's payload, and the ride ids among them.
+#[derive(Debug, Default)]
+pub struct OnFailureContents {
+    pub objects: usize,
+    pub records: usize,
+    pub ride_ids: HashSet<Uuid>,
+}
+
+/// Reads the on-failure directory: one AWS invocation record per file
+/// (`events::on_failure`), its `payload` the discarded MSK event.
+pub fn read_on_failure(dir: &Path) -> anyhow::Result<OnFailureContents> {
+    use base64::Engine as _;
+    let mut contents = OnFailureContents::default();
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(contents) };
+    let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    files.sort();
+    for file in files.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+        let text = std::fs::read_to_string(file)?;
+        let record: events::on_failure::InvocationRecord = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not an invocation record: {e}", file.display()))?;
+        contents.objects += 1;
+        let Some(event) = record.event() else { continue };
+        let event = event.map_err(|e| anyhow::anyhow!("{}: payload is not an MSK event: {e}", file.display()))?;
+        for (_, r) in event.iter() {
+            contents.records += 1;
+            let value = r.value.as_deref().and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok());
+            if let Some(Ok(ride)) = value.as_deref().map(|v| events::decode(v, i64::MAX / 2)) {
+                contents.ride_ids.insert(ride.event_id);
+            }
+        }
+    }
+    Ok(contents)
+}
+
+/// The report of a running (or stopped) stack: its stream read back, the
+/// consumer's ledger, dead letters and on-failure destination.
+pub async fn of_stack(stack: &crate::stack::LocalStack, elapsed_s: f64) -> anyhow::Result<PipelineReport> {
+    let stream = crate::kinesis::read_stream(&stack.kinesis, &stack.options.stream).await?;
+    let ledger = read_ledger(&stack.ledger_dir())?;
+    let on_failure = read_on_failure(&stack.on_failure_dir())?;
+    Ok(compare(&stream, &ledger, count_dead_letters(&stack.dead_letter_dir()), &on_failure, elapsed_s))
+}
+
 /// Compares the stream's contents with the ledger. `stream` is every record's
 /// data in per-shard order; `elapsed_s` is the run's wall time.
 pub fn compare(
     stream: &[crate::kinesis::admin::StoredRecord],
     ledger: &[Consumed],
     dead_lettered: usize,
+    on_failure: &OnFailureContents,
     elapsed_s: f64,
 ) -> PipelineReport {
     let now = i64::MAX / 2;
@@ -110,20 +164,27 @@ pub fn compare(
     }
     let mut first_seen: HashSet<Uuid> = HashSet::new();
     let mut duplicates = 0;
+    let mut not_from_stream = 0;
     // Per order: the Kinesis positions of its events in first-consumption order.
     let mut per_order: HashMap<&str, Vec<usize>> = HashMap::new();
     for c in ledger {
+        let Some((_, position)) = in_kinesis.get(&c.event_id) else {
+            not_from_stream += 1;
+            continue;
+        };
         if !first_seen.insert(c.event_id) {
             duplicates += 1;
             continue;
         }
-        if let Some((_, position)) = in_kinesis.get(&c.event_id) {
-            per_order.entry(c.order_id.as_str()).or_default().push(*position);
-        }
+        per_order.entry(c.order_id.as_str()).or_default().push(*position);
     }
     let order_violations = per_order.values().filter(|p| p.windows(2).any(|w| w[0] > w[1])).count();
     let lost = in_kinesis.keys().filter(|id| !first_seen.contains(id)).count();
-    let mut latencies: Vec<i64> = ledger.iter().map(|c| (c.consumed_at - c.ride_timestamp).max(0)).collect();
+    let mut latencies: Vec<i64> = ledger
+        .iter()
+        .filter(|c| in_kinesis.contains_key(&c.event_id))
+        .map(|c| (c.consumed_at - c.ride_timestamp).max(0))
+        .collect();
     latencies.sort_unstable();
     let percentile = |q: f64| {
         if latencies.is_empty() {
@@ -132,6 +193,8 @@ pub fn compare(
         let rank = ((q * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len());
         latencies[rank - 1]
     };
+    let lost_ids: HashSet<Uuid> = in_kinesis.keys().filter(|id| !first_seen.contains(id)).copied().collect();
+    let lost_in_on_failure = on_failure.ride_ids.intersection(&lost_ids).count();
     PipelineReport {
         in_kinesis: in_kinesis.len(),
         poison_in_kinesis,
@@ -140,6 +203,9 @@ pub fn compare(
         duplicates,
         order_violations,
         dead_lettered,
+        on_failure_records: on_failure.records,
+        lost_in_on_failure,
+        not_from_stream,
         latency_p50_ms: percentile(0.50),
         latency_p99_ms: percentile(0.99),
         rides_per_second: if elapsed_s > 0.0 { first_seen.len() as f64 / elapsed_s } else { 0.0 },
@@ -150,10 +216,22 @@ impl std::fmt::Display for PipelineReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "rides in Kinesis      {}", self.in_kinesis)?;
         writeln!(f, "rides consumed        {}", self.consumed)?;
-        writeln!(f, "lost                  {}", self.lost)?;
+        if self.lost_in_on_failure > 0 {
+            writeln!(
+                f,
+                "lost                  {} ({} of them kept in the on-failure destination)",
+                self.lost, self.lost_in_on_failure
+            )?;
+        } else {
+            writeln!(f, "lost                  {}", self.lost)?;
+        }
         writeln!(f, "duplicates            {}", self.duplicates)?;
         writeln!(f, "order violations      {}", self.order_violations)?;
         writeln!(f, "poison in Kinesis     {} (dead-lettered: {})", self.poison_in_kinesis, self.dead_lettered)?;
+        writeln!(f, "on-failure records    {}", self.on_failure_records)?;
+        if self.not_from_stream > 0 {
+            writeln!(f, "not from this stream  {} (hand invokes through the local Invoke API)", self.not_from_stream)?;
+        }
         writeln!(f, "latency p50 / p99     {} ms / {} ms", self.latency_p50_ms, self.latency_p99_ms)?;
         write!(f, "throughput            {:.0} rides/s", self.rides_per_second)
     }
@@ -182,5 +260,41 @@ mod tests {
         assert_eq!(distinct_dead_letters(&dir).expect("distinct").len(), 2);
         assert_eq!(count_dead_letters(&dir.join("missing")), 0);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn hand_invokes_are_apart_and_lost_rides_kept_on_failure_are_named() {
+        let rides = events::generate::RideGenerator::seeded(7).rides(3, 1_764_000_000_000);
+        let stream: Vec<crate::kinesis::admin::StoredRecord> = rides
+            .iter()
+            .enumerate()
+            .map(|(i, ride)| crate::kinesis::admin::StoredRecord {
+                shard_id: "shardId-000000000000".into(),
+                sequence_number: i.to_string(),
+                partition_key: "k".into(),
+                data: events::encode(ride).data,
+            })
+            .collect();
+        let consumed = |id: Uuid| Consumed {
+            event_id: id,
+            order_id: "o".into(),
+            records_key: "carrides-0".into(),
+            offset: 0,
+            ride_timestamp: 0,
+            consumed_at: 5,
+        };
+        let ledger = vec![
+            consumed(rides[0].event_id),
+            consumed(rides[0].event_id),
+            consumed(rides[1].event_id),
+            // A sample sent by hand through `cargo lambda invoke`.
+            consumed(Uuid::nil()),
+        ];
+        let on_failure =
+            OnFailureContents { objects: 1, records: 1, ride_ids: [rides[2].event_id].into_iter().collect() };
+        let report = compare(&stream, &ledger, 0, &on_failure, 1.0);
+        assert_eq!((report.in_kinesis, report.consumed, report.duplicates, report.not_from_stream), (3, 2, 1, 1));
+        assert_eq!((report.lost, report.lost_in_on_failure, report.on_failure_records), (1, 1, 1));
+        assert!(report.to_string().contains("1 of them kept in the on-failure destination"), "{report}");
     }
 }

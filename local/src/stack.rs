@@ -46,7 +46,10 @@ pub struct LocalStack {
     pub kinesalite: Kinesalite,
     pub kinesis: aws_sdk_kinesis::Client,
     pub broker: Broker,
-    pub watch: LambdaWatch,
+    pub watch: Arc<LambdaWatch>,
+    /// Restarts `cargo lambda watch` when it dies; ends with an error when it
+    /// keeps dying (see [`crate::lambda_watch::supervise`]).
+    pub function_host: JoinHandle<anyhow::Result<()>>,
     pub bridge_stats: Arc<BridgeStats>,
     pub esm_stats: Arc<EsmStats>,
     pub schedule_stats: Arc<ScheduleStats>,
@@ -65,13 +68,15 @@ impl LocalStack {
         broker.create_topic(&options.topic, options.partitions).await?;
         broker.create_topic(&BridgeConfig::new(&options.stream, &options.topic, "").offsets_topic, 1).await?;
         let env = function_environment(&options, &kinesalite.endpoint());
-        let watch = LambdaWatch::start(&env, &options.data_dir.join("functions.log"))?;
+        let watch = Arc::new(LambdaWatch::start(&env, &options.data_dir.join("functions.log"))?);
+        let function_host = tokio::spawn(crate::lambda_watch::supervise(Arc::downgrade(&watch)));
         Ok(Self {
             options,
             kinesalite,
             kinesis,
             broker,
             watch,
+            function_host,
             bridge_stats: Arc::default(),
             esm_stats: Arc::default(),
             schedule_stats: Arc::default(),
@@ -142,6 +147,11 @@ impl LocalStack {
         self.options.data_dir.join("dead-letters")
     }
 
+    /// The on-failure destination's directory (see [`on_failure_dir`]).
+    pub fn on_failure_dir(&self) -> PathBuf {
+        on_failure_dir(&self.options)
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.options.data_dir
     }
@@ -150,7 +160,8 @@ impl LocalStack {
 /// The mapping's settings, from the same definition the template renders
 /// (`events::mapping::CONSUMER_MAPPING`): the template's group id, batch
 /// size and window, retries, bisect and partial batch responses; the
-/// on-failure destination is a JSON-lines file in the stack's directory.
+/// on-failure destination (an S3 bucket in the template) is the directory
+/// [`on_failure_dir`] in the stack's directory.
 pub fn esm_settings(options: &StackOptions) -> EsmSettings {
     let mapping = events::mapping::CONSUMER_MAPPING;
     let mut settings = EsmSettings::new(&options.topic, "carrides-msk-consumer");
@@ -163,8 +174,14 @@ pub fn esm_settings(options: &StackOptions) -> EsmSettings {
     settings.maximum_retry_attempts = mapping.maximum_retry_attempts;
     settings.bisect_batch_on_function_error = mapping.bisect_batch_on_function_error;
     settings.report_batch_item_failures = mapping.report_batch_item_failures;
-    settings.on_failure = Some(options.data_dir.join("on-failure.jsonl"));
+    settings.on_failure = Some(on_failure_dir(options));
     settings
+}
+
+/// Where the local mapping writes discarded batches, one JSON object per
+/// batch in AWS's invocation record format (`events::on_failure`).
+pub fn on_failure_dir(options: &StackOptions) -> PathBuf {
+    options.data_dir.join("on-failure")
 }
 
 /// What `cargo lambda watch` gives both functions: the local endpoints and

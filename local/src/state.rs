@@ -14,6 +14,15 @@ pub struct Counters {
     pub consumed: u64,
     pub invocations: u64,
     pub failed_invocations: u64,
+    /// Invocations that never reached the function (host down), retried.
+    #[serde(default)]
+    pub service_errors: u64,
+    #[serde(default)]
+    pub on_failure_records: u64,
+    #[serde(default)]
+    pub function_host_pid: Option<u32>,
+    #[serde(default)]
+    pub function_host_restarts: u64,
     pub updated_unix_ms: u64,
 }
 

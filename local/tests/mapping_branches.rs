@@ -8,7 +8,8 @@
 //! - `batchItemFailures` resumes each reported partition from its lowest
 //!   reported offset, and only that partition;
 //! - with no destination, exhausted records are skipped and the mapping
-//!   moves on.
+//!   moves on;
+//! - throttling (a service error) is retried without spending retries.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
@@ -35,6 +36,8 @@ enum Answer {
     Error,
     /// `{"batchItemFailures": [...]}` naming these records.
     Failures(Vec<Record>),
+    /// HTTP 429 `TooManyRequestsException`: the function was not run.
+    Throttled,
 }
 
 /// Every batch the function was invoked with, in order.
@@ -75,6 +78,10 @@ async fn scripted_function(topic: &'static str, script: Arc<Script>) -> (String,
                             Answer::Error => {
                                 response = response.header("X-Amz-Function-Error", "Unhandled");
                                 r#"{"errorType":"Scripted","errorMessage":"failing on purpose"}"#.to_owned()
+                            }
+                            Answer::Throttled => {
+                                response = response.status(429).header("X-Amzn-ErrorType", "TooManyRequestsException");
+                                r#"{"Type":"User","message":"Rate Exceeded."}"#.to_owned()
                             }
                             Answer::Failures(records) => serde_json::json!({"batchItemFailures": records.iter().map(|(p, o)|
                                 serde_json::json!({"itemIdentifier": {"partition": format!("{topic}-{p}"), "offset": o}})).collect::<Vec<_>>()})
@@ -165,8 +172,8 @@ async fn a_function_error_bisects_to_the_record_and_only_it_goes_to_the_destinat
     topic_with_records(topic, 1, 16).await;
     let poison: Record = (0, 5);
     let (endpoint, seen) = scripted_function(topic, failing_on(poison)).await;
-    let destination = std::env::temp_dir().join(format!("on-failure-{topic}-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&destination);
+    let destination = std::env::temp_dir().join(format!("on-failure-{topic}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&destination);
     let stats = run_until(
         settings(topic, Some(destination.clone())),
         &endpoint,
@@ -183,16 +190,68 @@ async fn a_function_error_bisects_to_the_record_and_only_it_goes_to_the_destinat
     let delivered: BTreeSet<Record> =
         seen.iter().filter(|b| !b.contains(&poison)).flat_map(|b| b.iter().copied()).collect();
     assert_eq!(delivered, (0..16).filter(|&o| o != 5).map(|o| (0, o)).collect(), "every other record delivered");
-    let discarded: Vec<Value> = std::fs::read_to_string(&destination)
-        .expect("on-failure destination")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
-    assert_eq!(discarded.len(), 1);
-    assert_eq!(discarded[0]["condition"], "RetryAttemptsExhausted");
-    assert_eq!(discarded[0]["approximateInvokeCount"], 11);
-    assert_eq!(discarded[0]["batch"][0]["firstOffset"], 5);
-    assert_eq!(discarded[0]["batch"][0]["lastOffset"], 5);
+    // One object, holding AWS's invocation record for Kafka (kafka-on-failure).
+    let objects: Vec<_> = std::fs::read_dir(&destination).expect("on-failure destination").flatten().collect();
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    let text = std::fs::read_to_string(objects[0].path()).expect("object");
+    let record: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(record["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 11);
+    assert_eq!(record["requestContext"]["functionArn"], "arn:aws:lambda:us-east-1:000000000000:function:msk-consumer");
+    assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+    assert_eq!(record["version"], "1.0");
+    let info = &record["KafkaBatchInfo"];
+    assert_eq!(info["batchSize"], 1);
+    assert_eq!(info["bootstrapServers"], kafka().bootstrap_servers().as_str());
+    let span = &info["recordsInfo"][format!("{topic}-0")];
+    assert_eq!((span["firstRecordOffset"].as_str(), span["lastRecordOffset"].as_str()), (Some("5"), Some("5")));
+    // `payload` is the whole invocation event, as a JSON string.
+    let payload: Value = serde_json::from_str(record["payload"].as_str().expect("payload string")).expect("event");
+    assert_eq!(info["payloadSize"], record["payload"].as_str().map(str::len).expect("len"));
+    assert_eq!(payload["eventSource"], "aws:kafka");
+    assert_eq!(payload["records"][format!("{topic}-0")][0]["offset"], 5);
+    let typed: events::on_failure::InvocationRecord = serde_json::from_str(&text).expect("the contract reads it");
+    assert_eq!(typed.event().expect("payload").expect("an MSK event").record_count(), 1);
+    let _ = std::fs::remove_dir_all(&destination);
+}
+
+/// Throttling and an unreachable Invoke API are not function errors: AWS
+/// retries them until the records expire (the template sets no maximum
+/// age), without counting retries or bisecting. Here the function is
+/// throttled (HTTP 429) 12 times, more than MaximumRetryAttempts (10).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_retried_without_spending_retries_or_bisecting() {
+    let topic = "branches-throttled";
+    topic_with_records(topic, 1, 4).await;
+    let throttled = std::sync::atomic::AtomicUsize::new(0);
+    let script: Arc<Script> =
+        Arc::new(
+            move |_, _| {
+                if throttled.fetch_add(1, Ordering::Relaxed) < 12 {
+                    Answer::Throttled
+                } else {
+                    Answer::Ok
+                }
+            },
+        );
+    let (endpoint, seen) = scripted_function(topic, script).await;
+    let destination = std::env::temp_dir().join(format!("on-failure-{topic}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&destination);
+    let stats = run_until(
+        settings(topic, Some(destination.clone())),
+        &endpoint,
+        |s| s.records_delivered.load(Ordering::Relaxed) >= 4,
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(stats.records_delivered.load(Ordering::Relaxed), 4, "{stats:?}");
+    assert_eq!(stats.service_errors.load(Ordering::Relaxed), 12, "{stats:?}");
+    assert_eq!(stats.failed_invocations.load(Ordering::Relaxed), 0, "throttles are not function errors");
+    assert_eq!(stats.bisections.load(Ordering::Relaxed), 0);
+    assert_eq!(stats.records_discarded.load(Ordering::Relaxed), 0);
+    assert!(!destination.exists(), "nothing went to the on-failure destination");
+    let seen = seen.lock().expect("lock").clone();
+    assert!(seen.iter().all(|b| b.len() == seen[0].len()), "the same batch each time, never split: {seen:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

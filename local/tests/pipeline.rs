@@ -105,14 +105,7 @@ fn producer_now() -> i64 {
 async fn settle(stack: &LocalStack, started: Instant, timeout: Duration) -> PipelineReport {
     let deadline = Instant::now() + timeout;
     loop {
-        let stream = local::kinesis::read_stream(&stack.kinesis, &stack.options.stream).await.expect("read stream");
-        let ledger = report::read_ledger(&stack.ledger_dir()).expect("ledger");
-        let report = report::compare(
-            &stream,
-            &ledger,
-            report::count_dead_letters(&stack.dead_letter_dir()),
-            started.elapsed().as_secs_f64(),
-        );
+        let report = report::of_stack(stack, started.elapsed().as_secs_f64()).await.expect("report");
         if (report.lost == 0 && report.dead_lettered >= report.poison_in_kinesis) || Instant::now() > deadline {
             return report;
         }
@@ -140,6 +133,44 @@ async fn every_ride_arrives_once_in_order_and_poison_is_quarantined() {
     assert_eq!(report.order_violations, 0, "{report:?}");
     assert_eq!((report.poison_in_kinesis, report.dead_lettered), (7, 7));
     assert_eq!(report::distinct_dead_letters(&stack.dead_letter_dir()).expect("dead letters").len(), 7);
+    stop([bridge, poller]).await;
+}
+
+/// The function host (`cargo lambda watch`) SIGKILLed while batches flow,
+/// as a user's `kill -9` would: the stack restarts it on the same port, the
+/// poller retries what it could not deliver as a service error (not counted
+/// against MaximumRetryAttempts, so nothing reaches the on-failure
+/// destination), and no ride is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_function_host_killed_mid_stream_is_restarted_and_loses_nothing() {
+    let stack = start_stack("host-kill").await;
+    let started = Instant::now();
+    let bridge = stack.spawn_bridge();
+    let poller = stack.spawn_poller(stack.esm_settings()).expect("poller");
+    stack.wait_for_poller(Duration::from_secs(60)).await.expect("poller joined its group");
+    put_ordered_rides_and_poison(&stack, 400, 5, 0).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stack.esm_stats.records_delivered.load(Ordering::Relaxed) == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = stack.watch.pid().expect("cargo lambda watch runs");
+    let pid = libc::pid_t::try_from(pid).expect("pid");
+    // SAFETY: a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0, "kill -9 cargo lambda watch");
+    put_ordered_rides_and_poison(&stack, 100, 2, 0).await;
+
+    let report = settle(&stack, started, Duration::from_secs(180)).await;
+    let state = format!("{report:?}\nesm {:?}", stack.esm_stats);
+    println!("{report}\n{state}");
+    assert!(stack.watch.restarts() >= 1, "the host was restarted: {state}");
+    assert!(stack.watch.is_running(), "and runs");
+    assert!(!stack.function_host.is_finished(), "the supervisor goes on");
+    assert!(stack.esm_stats.service_errors.load(Ordering::Relaxed) >= 1, "an invocation met the dead host: {state}");
+    assert_eq!(report.in_kinesis, 2_000 + 200 + 1);
+    assert_eq!(report.lost, 0, "{state}");
+    assert_eq!(report.order_violations, 0, "{state}");
+    assert_eq!(stack.esm_stats.records_discarded.load(Ordering::Relaxed), 0, "service errors cost no retries");
+    assert_eq!(report.on_failure_records, 0, "{state}");
     stop([bridge, poller]).await;
 }
 

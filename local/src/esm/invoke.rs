@@ -8,12 +8,22 @@ use aws_sdk_lambda::primitives::Blob;
 
 use crate::{LOCAL_ACCESS_KEY, LOCAL_REGION, LOCAL_SECRET_KEY};
 
+/// How an invocation failed, in the two kinds AWS's event source mappings
+/// treat differently (Lambda guide, "Error handling" of the Kinesis and
+/// DynamoDB stream mappings, which Kafka mappings share): a *function error*
+/// (the function ran and failed, crashed or timed out) counts against
+/// `MaximumRetryAttempts` and may bisect the batch; when "Lambda throttles the
+/// function or returns an error without invoking the function, Lambda retries
+/// until the records expire or exceed the maximum age", which the template
+/// does not set: the batch waits, nothing is discarded.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum InvokeError {
     #[error("function error: {0}")]
     Function(String),
-    #[error("invoke failed: {0}")]
-    Transport(String),
+    /// The Invoke API did not run the function: unreachable (the function
+    /// host is down), throttled (429) or another service error.
+    #[error("the function was not invoked: {0}")]
+    Service(String),
 }
 
 #[derive(Clone)]
@@ -45,22 +55,39 @@ impl FunctionInvoker {
 
     /// Invokes synchronously; returns the response payload.
     pub async fn invoke(&self, payload: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
-        let output =
-            self.client.invoke().function_name(&self.function).payload(Blob::new(payload)).send().await.map_err(
-                |e| match e.raw_response().map(|r| r.status().as_u16()) {
-                    Some(500) => InvokeError::Function(
-                        e.raw_response()
-                            .and_then(|r| r.body().bytes())
-                            .map(|b| String::from_utf8_lossy(b).into_owned())
-                            .unwrap_or_else(|| aws_sdk_lambda::error::DisplayErrorContext(&e).to_string()),
-                    ),
-                    _ => InvokeError::Transport(aws_sdk_lambda::error::DisplayErrorContext(&e).to_string()),
-                },
-            )?;
+        let output = self
+            .client
+            .invoke()
+            .function_name(&self.function)
+            .payload(Blob::new(payload))
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
         let body = output.payload().map(|b| b.as_ref().to_vec()).unwrap_or_default();
         if let Some(kind) = output.function_error() {
             return Err(InvokeError::Function(format!("{kind}: {}", String::from_utf8_lossy(&body))));
         }
         Ok(body)
+    }
+}
+
+/// `cargo lambda watch` answers a function error (or a function process that
+/// died mid-invocation) with HTTP 500 and the error as the body; a timeout is
+/// what Lambda reports as a function error too. Everything else (refused or
+/// reset connections, 429, other statuses) never reached the function.
+fn classify(e: &aws_sdk_lambda::error::SdkError<aws_sdk_lambda::operation::invoke::InvokeError>) -> InvokeError {
+    use aws_sdk_lambda::error::SdkError;
+    let detail = aws_sdk_lambda::error::DisplayErrorContext(e).to_string();
+    match e {
+        SdkError::TimeoutError(_) => InvokeError::Function(format!("timed out: {detail}")),
+        SdkError::ServiceError(context) => {
+            let raw = context.raw();
+            if raw.status().as_u16() == 500 {
+                InvokeError::Function(raw.body().bytes().map_or(detail, |b| String::from_utf8_lossy(b).into_owned()))
+            } else {
+                InvokeError::Service(format!("HTTP {}: {detail}", raw.status().as_u16()))
+            }
+        }
+        _ => InvokeError::Service(detail),
     }
 }

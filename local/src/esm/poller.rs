@@ -1,12 +1,12 @@
 //! The poll → batch → invoke → commit loop of the local event source mapping.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use events::msk::{BatchResponse, Header, KafkaMessage, MskEvent, EVENT_SOURCE_MSK};
+use events::on_failure::{Condition, Discard, InvocationRecord, ResponseContext};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message, Timestamp};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -22,7 +22,13 @@ pub struct EsmStats {
     pub failed_invocations: AtomicU64,
     pub bisections: AtomicU64,
     pub records_committed: AtomicU64,
+    /// Records whose retries ran out (skipped without a destination).
     pub records_discarded: AtomicU64,
+    /// Of those, the records written to the on-failure destination.
+    pub records_sent_on_failure: AtomicU64,
+    /// Invocations that never reached the function (host down, throttled):
+    /// retried without counting against `MaximumRetryAttempts`.
+    pub service_errors: AtomicU64,
     /// From the consumer's summaries (when it returns them: not with
     /// partial batch responses, whose body is `batchItemFailures` alone).
     pub rides_consumed: AtomicU64,
@@ -166,8 +172,8 @@ impl EsmPoller {
         let mut pending = vec![batch];
         while let Some(mut records) = pending.pop() {
             let mut attempts = 0u32;
+            let mut unreachable_for = 0u32;
             loop {
-                attempts += 1;
                 self.stats.invocations.fetch_add(1, Ordering::Relaxed);
                 // A partial batch response is an answer, not a function error:
                 // the reported records are retried (each partition from its
@@ -187,8 +193,21 @@ impl EsmPoller {
                         Err(reason) => (reason, true),
                     },
                     Err(InvokeError::Function(message)) => (message, true),
-                    Err(InvokeError::Transport(message)) => (message, true),
+                    Err(InvokeError::Service(message)) => {
+                        // Not the function's failure: no attempt is counted,
+                        // nothing is split or discarded; the batch waits for
+                        // the Invoke API, backing off to 1 s between tries.
+                        unreachable_for += 1;
+                        self.stats.service_errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(records = records.len(), tries = unreachable_for, error = %message,
+                            "the function was not invoked; retrying the batch");
+                        let backoff = 100u64.saturating_mul(1 << unreachable_for.min(6)).min(1_000);
+                        tokio::time::sleep(Duration::from_millis(backoff)).await;
+                        continue;
+                    }
                 };
+                unreachable_for = 0;
+                attempts += 1;
                 self.stats.failed_invocations.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(records = records.len(), attempts, failure = %failure, "batch failed");
                 if function_error && self.settings.bisect_batch_on_function_error && records.len() > 1 {
@@ -200,7 +219,7 @@ impl EsmPoller {
                     break;
                 }
                 if self.settings.effective_retry_limit().is_some_and(|limit| attempts > limit) {
-                    self.discard(&records, attempts, &failure)?;
+                    self.discard(&records, attempts, function_error)?;
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(attempts.min(20)))).await;
@@ -242,38 +261,46 @@ impl EsmPoller {
             .collect())
     }
 
-    /// Records that exhausted their retries go to the on-failure destination
-    /// (a JSON-lines file) with the batch's coordinates and payload.
-    fn discard(&self, records: &[KafkaMessage], attempts: u32, reason: &str) -> anyhow::Result<()> {
+    /// Records that exhausted their retries go to the on-failure
+    /// destination: an S3 bucket in the template, a directory here, one
+    /// object per discarded batch holding AWS's invocation record for Kafka
+    /// ([`events::on_failure`]).
+    fn discard(&self, records: &[KafkaMessage], attempts: u32, function_error: bool) -> anyhow::Result<()> {
         self.stats.records_discarded.fetch_add(records.len() as u64, Ordering::Relaxed);
-        let Some(path) = &self.settings.on_failure else {
+        let Some(dir) = &self.settings.on_failure else {
             // As Lambda does when retries run out and no destination is set:
             // the records are skipped and the partition moves on.
             tracing::error!(
                 records = records.len(),
                 attempts,
-                reason,
                 "retries exhausted, no on-failure destination: records skipped"
             );
             return Ok(());
         };
-        let mut spans: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-        for r in records {
-            let span = spans.entry(records_key(r)).or_insert((r.offset, r.offset));
-            span.0 = span.0.min(r.offset);
-            span.1 = span.1.max(r.offset);
-        }
-        let payload: serde_json::Value = serde_json::from_slice(&self.event(records))?;
-        let entry = serde_json::json!({
-            "condition": "RetryAttemptsExhausted",
-            "approximateInvokeCount": attempts,
-            "reason": reason,
-            "batch": spans.iter().map(|(k, (first, last))| serde_json::json!({"partition": k, "firstOffset": first, "lastOffset": last})).collect::<Vec<_>>(),
-            "payload": payload,
-        });
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        writeln!(file, "{entry}")?;
-        tracing::error!(records = records.len(), destination = %path.display(), "batch discarded to the on-failure destination");
+        let payload = self.event(records);
+        let payload = String::from_utf8(payload)?;
+        let event = events::msk::parse_event(payload.as_bytes())?;
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let discard = Discard {
+            request_id: request_id.clone(),
+            function_arn: self.settings.function_arn.clone(),
+            condition: Condition::RetryAttemptsExhausted,
+            approximate_invoke_count: attempts,
+            // A batch that kept coming back in batchItemFailures was answered
+            // without a function error.
+            response_context: Some(if function_error {
+                ResponseContext::unhandled()
+            } else {
+                ResponseContext { function_error: String::new(), ..ResponseContext::unhandled() }
+            }),
+            at: std::time::SystemTime::now(),
+        };
+        let record = InvocationRecord::for_s3(&event, &payload, discard);
+        std::fs::create_dir_all(dir)?;
+        let object = dir.join(on_failure_object_name(&record.timestamp, &request_id));
+        std::fs::write(&object, serde_json::to_vec(&record)?)?;
+        self.stats.records_sent_on_failure.fetch_add(records.len() as u64, Ordering::Relaxed);
+        tracing::error!(records = records.len(), object = %object.display(), "batch discarded to the on-failure destination");
         Ok(())
     }
 
@@ -286,6 +313,13 @@ impl EsmPoller {
         self.consumer.commit(&list, CommitMode::Sync)?;
         Ok(())
     }
+}
+
+/// One object per discarded batch, named so a listing sorts by time. AWS
+/// does not document the key layout of the objects it writes; the content is
+/// what is documented.
+pub fn on_failure_object_name(timestamp: &str, request_id: &str) -> String {
+    format!("{}-{request_id}.json", timestamp.replace(':', ""))
 }
 
 fn records_key(r: &KafkaMessage) -> String {

@@ -27,8 +27,11 @@ pub struct EsmSettings {
     pub bisect_batch_on_function_error: bool,
     /// `FunctionResponseTypes: [ReportBatchItemFailures]`.
     pub report_batch_item_failures: bool,
-    /// `DestinationConfig.OnFailure`: here a JSON-lines file.
+    /// `DestinationConfig.OnFailure`: an S3 bucket in the template, here a
+    /// directory that gets one object (file) per discarded batch.
     pub on_failure: Option<PathBuf>,
+    /// The function's ARN, as the on-failure record names it.
+    pub function_arn: String,
     /// Lambda's invoke payload limit.
     pub max_payload_bytes: usize,
     pub event_source_arn: String,
@@ -46,6 +49,7 @@ impl EsmSettings {
             bisect_batch_on_function_error: false,
             report_batch_item_failures: false,
             on_failure: None,
+            function_arn: "arn:aws:lambda:us-east-1:000000000000:function:msk-consumer".to_owned(),
             max_payload_bytes: events::msk::MAX_INVOKE_PAYLOAD_BYTES,
             event_source_arn:
                 "arn:aws:kafka:us-east-1:000000000000:cluster/local/00000000-0000-0000-0000-000000000000-1".to_owned(),
