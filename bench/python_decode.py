@@ -79,24 +79,41 @@ def decode_ride(value_b64, now_ms):
 
 
 def process_batch(payload, now_ms):
-    event = json.loads(payload)
-    records = rides = duplicates = tombstones = 0
+    """The compare bench's entry: the event's JSON text in, the counts out."""
+    return process_event(json.loads(payload), now_ms)
+
+
+def process_event(event, now_ms, dead_letters=None):
+    """msk-consumer's `handle` on a parsed event: the summary it returns,
+    field for field (latency aside, which depends on the clock). Poison
+    records are appended to `dead_letters[records_key]` when it is a dict."""
+    records = rides = duplicates = tombstones = value_bytes = 0
     poison = {}
     pickups = [0] * 21
     destinations = [0] * 21
     latencies = []
     seen = set()
-    for _key, batch in (event.get("records") or {}).items():
+    partitions = {}
+    for key, batch in (event.get("records") or {}).items():
+        if batch:
+            offsets = [r.get("offset") for r in batch]
+            span = partitions.setdefault(key, {"records": 0, "firstOffset": min(offsets), "lastOffset": max(offsets)})
+            span["records"] += len(batch)
+            span["firstOffset"] = min(span["firstOffset"], min(offsets))
+            span["lastOffset"] = max(span["lastOffset"], max(offsets))
         for record in batch:
             records += 1
             value = record.get("value")
             if value is None:
                 tombstones += 1
                 continue
+            value_bytes += decoded_len(value)
             try:
                 event_id, ts, pickup, destination = decode_ride(value, now_ms)
             except Poison as p:
                 poison[p.kind] = poison.get(p.kind, 0) + 1
+                if dead_letters is not None:
+                    dead_letters.setdefault(key, []).append(dead_letter(record, p))
                 continue
             rides += 1
             if event_id in seen:
@@ -107,7 +124,42 @@ def process_batch(payload, now_ms):
             latencies.append(max(0, now_ms - ts))
     latencies.sort()
     p99 = latencies[max(0, -(-len(latencies) * 99 // 100) - 1)] if latencies else None
-    return {"records": records, "rides": rides, "poison": sum(poison.values()), "duplicates": duplicates, "p99": p99}
+    per_sector = lambda counts: {f"sector_{n:02}": c for n, c in enumerate(counts) if c}
+    return {
+        "records": records,
+        "rides": rides,
+        "legacyRides": 0,
+        "poison": sum(poison.values()),
+        "poisonByKind": poison,
+        "tombstones": tombstones,
+        "duplicates": duplicates,
+        "valueBytes": value_bytes,
+        "ridesPerPickup": per_sector(pickups),
+        "ridesPerDestination": per_sector(destinations),
+        "partitions": partitions,
+        "p99": p99,
+    }
+
+
+def decoded_len(value_b64):
+    """Bytes the base64 text decodes to, without decoding it."""
+    padding = value_b64[-2:].count("=")
+    return max(0, len(value_b64) // 4 * 3 - padding)
+
+
+def dead_letter(record, poison):
+    """What msk-consumer's dead-letter sink keeps of a poison record."""
+    return {
+        "topic": record.get("topic"),
+        "partition": record.get("partition"),
+        "offset": record.get("offset"),
+        "timestamp": record.get("timestamp"),
+        "reasonKind": poison.kind,
+        "reason": str(poison),
+        "key": record.get("key"),
+        "value": record.get("value"),
+        "headers": record.get("headers") or [],
+    }
 
 
 def main():

@@ -228,9 +228,72 @@ pub fn msk_large(target_bytes: usize) -> MskEvent<'static> {
     event
 }
 
+/// A batch as Lambda sends it in production, near `target_bytes`: Camel
+/// records over ten partitions, each with the Kinesis partition key as its
+/// Kafka key, about 1 % poison cycling through the seven kinds the consumer
+/// quarantines (one of them a value over the 1 MiB record limit), and a
+/// tombstone every 150 records. The Lambda-path bench's input.
+pub fn msk_lambda_batch(target_bytes: usize) -> MskEvent<'static> {
+    const PARTITIONS: i32 = 10;
+    let target = target_bytes.min(MAX_INVOKE_PAYLOAD_BYTES);
+    let mut rides = RideGenerator::seeded(9);
+    let v1 = String::from_utf8(encode(&rides.ride(SAMPLE_NOW_MS)).data).expect("JSON is UTF-8");
+    let mut event = MskEvent::new(EVENT_SOURCE_MSK, SAMPLE_CLUSTER_ARN, SAMPLE_BOOTSTRAP);
+    let mut size = serde_json::to_vec(&event).map_or(0, |v| v.len()) + PARTITIONS as usize * 32;
+    let mut poison_made = 0usize;
+    for i in 0.. {
+        let (partition, offset) = (i % PARTITIONS, i64::from(i / PARTITIONS));
+        let mut message = ride_message(&mut rides, partition, offset);
+        message.key = Some(format!("ord-{offset:08}").into_bytes());
+        let mut broken_base64 = false;
+        if i % 150 == 149 {
+            message.value = None;
+        } else if i % 100 == 99 {
+            let kind = poison_made % 6;
+            poison_made += 1;
+            message.value = Some(match kind {
+                0 => vec![0x7b, 0xff, 0xfe, 0x7d],
+                1 => b"{\"schemaVersion\":1,\"eventId\":".to_vec(),
+                2 => v1.replace("sector_", "zone_").into_bytes(),
+                3 => v1.replace("\"schemaVersion\":1", "\"schemaVersion\":9").into_bytes(),
+                4 => v1.replacen('{', "{\"surprise\":true,", 1).into_bytes(),
+                _ => {
+                    broken_base64 = true;
+                    b"{}".to_vec()
+                }
+            });
+        } else if i == 500 {
+            // Over the 1 MiB record limit (a Kafka broker would need
+            // message.max.bytes raised to accept it).
+            message.value = Some(vec![b' '; 1024 * 1024 + 1]);
+        }
+        let mut record = message.to_msk_record();
+        if broken_base64 {
+            record.value = Some(String::from("eyJub3QiOiJiYXNlNjQi*fQ==").into());
+        }
+        size += record.json_len() + 1;
+        if size > target {
+            break;
+        }
+        event.push(record);
+    }
+    event
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lambda_batch_is_near_the_limit_with_ten_partitions_and_every_poison_kind() {
+        let event = msk_lambda_batch(MAX_INVOKE_PAYLOAD_BYTES);
+        let bytes = serde_json::to_vec(&event).expect("json").len();
+        assert!(bytes <= MAX_INVOKE_PAYLOAD_BYTES && bytes > MAX_INVOKE_PAYLOAD_BYTES * 9 / 10, "{bytes}");
+        assert_eq!(event.records.len(), 10);
+        let tombstones = event.iter().filter(|(_, r)| r.value.is_none()).count();
+        assert!(tombstones > 10, "{tombstones}");
+        assert!(event.iter().all(|(_, r)| r.key.is_some()));
+    }
 
     #[test]
     fn the_large_batch_is_just_under_the_invoke_limit() {

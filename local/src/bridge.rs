@@ -90,7 +90,10 @@ pub async fn run(
     kinesis: aws_sdk_kinesis::Client,
     stats: Arc<BridgeStats>,
 ) -> anyhow::Result<()> {
-    let offsets: Offsets = Arc::new(Mutex::new(load_offsets(&config)?));
+    // Synchronous librdkafka calls (bounded by their timeouts) run off the
+    // runtime's threads, which must keep driving timers meanwhile.
+    let loader = config.clone();
+    let offsets: Offsets = Arc::new(Mutex::new(tokio::task::spawn_blocking(move || load_offsets(&loader)).await??));
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &config.bootstrap_servers)
         .set("enable.idempotence", "true")

@@ -103,9 +103,10 @@ fn spawn(name: &str, mut command: Command) -> anyhow::Result<Child> {
         .and_then(|spawner| {
             let (reply, answer) = std::sync::mpsc::channel();
             spawner.send((command, reply)).ok()?;
-            answer.recv().ok()
+            // fork + exec takes milliseconds; never wait forever on it.
+            answer.recv_timeout(std::time::Duration::from_secs(60)).ok()
         })
-        .unwrap_or_else(|| Err(std::io::Error::other("the spawner thread is gone")))
+        .unwrap_or_else(|| Err(std::io::Error::other("the spawner thread is gone or did not answer")))
         .map_err(|e| anyhow::anyhow!("starting {name}: {e}"))
 }
 

@@ -45,7 +45,12 @@ type Seen = Arc<Mutex<Vec<Vec<Record>>>>;
 
 /// A Lambda Invoke API on loopback that runs `script` on each batch.
 async fn scripted_function(topic: &'static str, script: Arc<Script>) -> (String, Seen) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    scripted_function_on(0, topic, script).await
+}
+
+/// [`scripted_function`] on `port` (0: any free port).
+async fn scripted_function_on(port: u16, topic: &'static str, script: Arc<Script>) -> (String, Seen) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
     let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
     let seen: Seen = Arc::default();
     let log = seen.clone();
@@ -213,6 +218,46 @@ async fn a_function_error_bisects_to_the_record_and_only_it_goes_to_the_destinat
     let typed: events::on_failure::InvocationRecord = serde_json::from_str(&text).expect("the contract reads it");
     assert_eq!(typed.event().expect("payload").expect("an MSK event").record_count(), 1);
     let _ = std::fs::remove_dir_all(&destination);
+}
+
+/// An Invoke API nobody listens on (the function host down) refuses the
+/// connection: a service error, retried until the host is back, however
+/// long that takes, without spending retries; nothing is discarded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_invoke_api_is_waited_for_not_counted_as_function_errors() {
+    let topic = "branches-unreachable";
+    topic_with_records(topic, 1, 3).await;
+    // A port that refuses connections until the function starts on it.
+    let port = local::process::free_port().expect("port");
+    let destination = std::env::temp_dir().join(format!("on-failure-{topic}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&destination);
+    let stats = Arc::new(EsmStats::default());
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let invoker = FunctionInvoker::with_timeout(&endpoint, "msk-consumer", Duration::from_secs(10));
+    let poller = EsmPoller::new(
+        settings(topic, Some(destination.clone())),
+        &kafka().bootstrap_servers(),
+        invoker,
+        stats.clone(),
+    )
+    .expect("poller");
+    let task = tokio::spawn(poller.run());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Longer than ten retries' backoff (100 ms × attempt, 5.5 s in all).
+    while stats.service_errors.load(Ordering::Relaxed) < 12 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, seen) = scripted_function_on(port, topic, Arc::new(|_, _| Answer::Ok)).await;
+    while stats.records_delivered.load(Ordering::Relaxed) < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    task.abort();
+    assert_eq!(stats.records_delivered.load(Ordering::Relaxed), 3, "{stats:?}");
+    assert!(stats.service_errors.load(Ordering::Relaxed) >= 12, "{stats:?}");
+    assert_eq!(stats.failed_invocations.load(Ordering::Relaxed), 0, "{stats:?}");
+    assert_eq!(stats.records_discarded.load(Ordering::Relaxed), 0, "{stats:?}");
+    assert!(!destination.exists(), "nothing went to the on-failure destination");
+    assert_eq!(seen.lock().expect("lock").len(), 1, "one invocation reached the function, whole");
 }
 
 /// Throttling and an unreachable Invoke API are not function errors: AWS

@@ -21,6 +21,7 @@ pub struct EsmStats {
     pub invocations: AtomicU64,
     pub failed_invocations: AtomicU64,
     pub bisections: AtomicU64,
+    /// Records whose offsets were handed to an (asynchronous) commit.
     pub records_committed: AtomicU64,
     /// Records whose retries ran out (skipped without a destination).
     pub records_discarded: AtomicU64,
@@ -81,7 +82,7 @@ impl EsmPoller {
 
     /// Polls and delivers batches until the task is aborted.
     pub async fn run(self) -> anyhow::Result<()> {
-        let mut uncommitted: BTreeMap<(String, i32), i64> = BTreeMap::new();
+        let mut positions: BTreeMap<(String, i32), i64> = BTreeMap::new();
         loop {
             let batch = match self.next_batch().await {
                 Ok(batch) if batch.is_empty() => continue,
@@ -94,20 +95,23 @@ impl EsmPoller {
                 }
             };
             self.deliver(batch.clone()).await?;
-            // Offsets are committed only after the batch was handled. A failed
-            // commit (broker down, group rebalancing) is carried into the next
-            // one; polling must go on meanwhile, or the consumer cannot rejoin
-            // its group. At worst the batch is delivered again: at-least-once.
+            // Offsets are committed only after the batch was handled, and
+            // asynchronously: a synchronous commit blocks its thread until
+            // the group coordinator answers, which with the broker down is
+            // never, and a blocked runtime thread can stall the very timers
+            // that bring the broker back (it deadlocked the fault test). Every
+            // commit carries every partition's position, so one that fails
+            // (broker down, group rebalancing) is made good by the next. At
+            // worst a batch is delivered again: at-least-once.
             for r in &batch {
-                let next = uncommitted.entry((r.topic.clone(), r.partition)).or_insert(r.offset + 1);
+                let next = positions.entry((r.topic.clone(), r.partition)).or_insert(r.offset + 1);
                 *next = (*next).max(r.offset + 1);
             }
-            match self.commit(&uncommitted) {
+            match self.commit(&positions) {
                 Ok(()) => {
                     self.stats.records_committed.fetch_add(batch.len() as u64, Ordering::Relaxed);
-                    uncommitted.clear();
                 }
-                Err(e) => tracing::warn!(error = %e, "offset commit failed; it is retried with the next batch"),
+                Err(e) => tracing::warn!(error = %e, "offset commit not queued; the next batch's carries it"),
             }
         }
     }
@@ -304,13 +308,14 @@ impl EsmPoller {
         Ok(())
     }
 
-    /// Commits, per partition, the offset after the last handled record.
+    /// Queues a commit of, per partition, the offset after the last handled
+    /// record (never blocks; see [`EsmPoller::run`]).
     fn commit(&self, next: &BTreeMap<(String, i32), i64>) -> anyhow::Result<()> {
         let mut list = TopicPartitionList::new();
         for ((topic, partition), offset) in next {
             list.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
         }
-        self.consumer.commit(&list, CommitMode::Sync)?;
+        self.consumer.commit(&list, CommitMode::Async)?;
         Ok(())
     }
 }

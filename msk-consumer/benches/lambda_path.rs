@@ -1,0 +1,521 @@
+//! The consumer measured as Lambda bills it: the release binary runs under a
+//! Lambda Runtime API served on loopback by this bench, exactly as on AWS
+//! (`AWS_LAMBDA_RUNTIME_API`, `GET …/invocation/next`, `POST …/response`),
+//! and each invocation is timed from the moment the bench serves `/next`
+//! (the event goes out) to the moment it has received the whole response:
+//! the body transfer, the runtime's hand-off, the consumer's work, its
+//! dead-letter writes, summary and log lines are all inside.
+//!
+//!     cargo bench -p msk-consumer --bench lambda_path [-- ROUNDS WARM]   # or: make bench
+//!
+//! Three functions, each in its own process, in alternating rounds:
+//! - **msk-consumer**: the release binary, environment as the template sets
+//!   it (JSON logs, a dead-letter directory standing in for the bucket);
+//! - **floor**: this bench binary run with `--floor`, a function on the same
+//!   runtime and body layer that only takes the body and answers: what the
+//!   Lambda path costs before any consumer work (the body transfer alone);
+//! - **python**: `bench/python_lambda.py` under `awslambdaric` (AWS's Python
+//!   runtime interface client, from PyPI into `.tools/venv` by `make
+//!   tools`), which parses the event before its handler, as Lambda's Python
+//!   runtime does; the handler does the same work, dead-letter files included.
+//!
+//! Per process: init (spawn → first `/next`), first invoke, then WARM warm
+//! invokes (best and median), peak RSS (VmHWM). The input is
+//! `events::samples::msk_lambda_batch`: ~6 MB, ten partitions, keys, Camel
+//! headers, 1 % poison of all seven kinds, tombstones. The bench checks that
+//! the consumer's and Python's summaries agree field by field, and measures
+//! init alone for the producer, the topic creator and the consumer with its
+//! S3 sink configured when their release binaries are built (`make bench`
+//! builds them). Prints a table and writes target/bench-lambda-path.json.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    if args.first().map(String::as_str) == Some("--floor") {
+        return floor();
+    }
+    let rounds: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(3);
+    let warm: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(30);
+    tokio::runtime::Runtime::new()?.block_on(bench(rounds, warm))
+}
+
+/// The floor: the consumer's runtime and body layer, no work.
+fn floor() -> anyhow::Result<()> {
+    use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, Runtime};
+    use msk_consumer::raw_body::{RawBodies, RawBodyLayer};
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let bodies = RawBodies::default();
+        let taken = &bodies;
+        let handler = service_fn(move |event: LambdaEvent<()>| async move {
+            let bytes = taken.take(&event.context.request_id).map_or(0, |b| b.len());
+            Ok::<_, Diagnostic>(json!({ "bytes": bytes }))
+        });
+        Runtime::new(handler).layer(RawBodyLayer::new(bodies.clone())).run().await.map_err(|e| anyhow::anyhow!(e))
+    })
+}
+
+/// What one process measured.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Run {
+    init_ms: f64,
+    first_ms: f64,
+    warm_ms: Vec<f64>,
+    peak_rss_kib: u64,
+    #[serde(skip)]
+    last_response: Value,
+}
+
+async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let scratch = target.join("bench-lambda-path");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch)?;
+    let python = root.join(".tools/venv/bin/python");
+    anyhow::ensure!(
+        Command::new(&python).args(["-c", "import awslambdaric"]).status().is_ok_and(|s| s.success()),
+        "awslambdaric is not in {}: run `make tools`",
+        python.display()
+    );
+    let event =
+        Bytes::from(serde_json::to_vec(&events::samples::msk_lambda_batch(events::msk::MAX_INVOKE_PAYLOAD_BYTES))?);
+    println!(
+        "input: {} bytes, {} records in 10 partitions; {rounds} rounds, {warm} warm invokes per process ({} for python)",
+        event.len(),
+        events::msk::parse_event(&event)?.record_count(),
+        python_warm(warm)
+    );
+
+    let consumer = PathBuf::from(env!("CARGO_BIN_EXE_msk-consumer"));
+    let mut runs: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
+    for round in 0..rounds {
+        for name in ["msk-consumer", "floor", "python"] {
+            let dead_letters = scratch.join(format!("{name}-{round}"));
+            let command = match name {
+                "msk-consumer" => {
+                    let mut c = Command::new(&consumer);
+                    c.env("DEAD_LETTER_DIR", &dead_letters);
+                    c
+                }
+                "floor" => {
+                    let mut c = Command::new(std::env::current_exe()?);
+                    c.arg("--floor");
+                    c
+                }
+                _ => {
+                    let mut c = Command::new(&python);
+                    c.args(["-m", "awslambdaric", "python_lambda.handler"])
+                        .current_dir(root.join("bench"))
+                        .env("PYTHONPATH", root.join("bench"))
+                        .env("DEAD_LETTER_DIR", &dead_letters);
+                    c
+                }
+            };
+            let invokes = if name == "python" { python_warm(warm) } else { warm };
+            let run = measure(command, &event, invokes).await?;
+            eprintln!(
+                "round {round} {name:>12}: init {:.2} ms, first {:.2} ms, warm best {:.2} ms",
+                run.init_ms,
+                run.first_ms,
+                best(&run.warm_ms)
+            );
+            runs.entry(name).or_default().push(run);
+        }
+    }
+    check_summaries_agree(&runs, &scratch, rounds)?;
+
+    // Init alone for the other functions and the consumer with its S3 client.
+    let release = consumer.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut inits: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for round in 0..rounds.max(5) {
+        for (name, binary, env) in init_only_functions(&release) {
+            if !binary.is_file() {
+                if round == 0 {
+                    eprintln!("({name}: {} not built; `make bench` builds it)", binary.display());
+                }
+                continue;
+            }
+            let mut command = Command::new(&binary);
+            command.envs(env);
+            inits.entry(name).or_default().push(measure_init(command).await?);
+        }
+    }
+
+    report(&runs, &inits, &event, &target)
+}
+
+fn python_warm(warm: usize) -> usize {
+    (warm / 3).max(3)
+}
+
+fn best(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut sorted = v.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// The environment Lambda gives a function (the template's logging
+/// settings), on top of what the caller set.
+fn lambda_environment(command: &mut Command, api: &str) {
+    command
+        .env("AWS_LAMBDA_RUNTIME_API", api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench-function")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench-function")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_SESSION_TOKEN", "bench")
+        .env_remove("PARTIAL_BATCH_RESPONSE")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        // Lambda reads the function's output from a pipe: so does this.
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+}
+
+/// The producer, the topic creator and the consumer configured with its S3
+/// sink, with the environment the template gives them.
+fn init_only_functions(release: &Path) -> Vec<(String, PathBuf, Vec<(&'static str, &'static str)>)> {
+    vec![
+        (
+            "msk-consumer (S3 sink)".into(),
+            release.join("msk-consumer"),
+            vec![("DEAD_LETTER_BUCKET", "bench-dead-letters"), ("DEAD_LETTER_PREFIX", "poison/")],
+        ),
+        ("producer".into(), release.join("producer"), vec![("STREAM_NAME", "carrides")]),
+        ("topic-creator".into(), release.join("topic-creator"), vec![]),
+    ]
+}
+
+/// One invocation handed out by `/next`, and where its answer goes.
+struct Pending {
+    body: Bytes,
+    done: oneshot::Sender<(Instant, Instant, Result<Bytes, Bytes>)>,
+}
+
+/// A Lambda Runtime API on loopback for one function process.
+struct RuntimeApi {
+    address: String,
+    invocations: mpsc::Sender<Pending>,
+    first_next: Arc<tokio::sync::Notify>,
+    first_next_at: Arc<std::sync::Mutex<Option<Instant>>>,
+    init_error: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl RuntimeApi {
+    async fn start() -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?.to_string();
+        let (invocations, queue) = mpsc::channel::<Pending>(1);
+        let queue = Arc::new(Mutex::new(queue));
+        type Waiting = Arc<std::sync::Mutex<BTreeMap<String, (Instant, Pending)>>>;
+        let waiting: Waiting = Arc::default();
+        let first_next = Arc::new(tokio::sync::Notify::new());
+        let first_next_at: Arc<std::sync::Mutex<Option<Instant>>> = Arc::default();
+        let init_error: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+        let (notify, at, init_failed) = (first_next.clone(), first_next_at.clone(), init_error.clone());
+        tokio::spawn(async move {
+            static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+            while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
+                let (queue, waiting, notify, at, init_failed) =
+                    (queue.clone(), waiting.clone(), notify.clone(), at.clone(), init_failed.clone());
+                let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let (queue, waiting, notify, at, init_failed) =
+                        (queue.clone(), waiting.clone(), notify.clone(), at.clone(), init_failed.clone());
+                    let next_id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let id = format!("00000000-0000-4000-8000-{next_id:012}");
+                    async move {
+                        let path = req.uri().path().to_owned();
+                        let reply = |status: u16, body: Bytes| {
+                            hyper::Response::builder().status(status).body(Full::new(body)).expect("response")
+                        };
+                        if path.ends_with("/invocation/next") {
+                            if let Ok(mut first) = at.lock() {
+                                first.get_or_insert_with(Instant::now);
+                            }
+                            notify.notify_one();
+                            let Some(pending) = queue.lock().await.recv().await else {
+                                return Ok::<_, std::convert::Infallible>(reply(410, Bytes::new()));
+                            };
+                            let body = pending.body.clone();
+                            let deadline = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| d.as_millis() + 300_000);
+                            let served = Instant::now();
+                            if let Ok(mut w) = waiting.lock() {
+                                w.insert(id.clone(), (served, pending));
+                            }
+                            return Ok(hyper::Response::builder()
+                                .status(200)
+                                .header("Content-Type", "application/json")
+                                .header("Lambda-Runtime-Aws-Request-Id", &id)
+                                .header("Lambda-Runtime-Deadline-Ms", deadline.to_string())
+                                .header(
+                                    "Lambda-Runtime-Invoked-Function-Arn",
+                                    "arn:aws:lambda:us-east-1:123456789012:function:bench-function",
+                                )
+                                .header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0")
+                                .body(Full::new(body))
+                                .expect("response"));
+                        }
+                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let received = Instant::now();
+                        if path.ends_with("/init/error") {
+                            if let Ok(mut e) = init_failed.lock() {
+                                *e = Some(String::from_utf8_lossy(&body).into_owned());
+                            }
+                            notify.notify_one();
+                            return Ok(reply(202, Bytes::new()));
+                        }
+                        let outcome = if path.ends_with("/response") {
+                            Ok(body)
+                        } else if path.ends_with("/error") {
+                            Err(body)
+                        } else {
+                            return Ok(reply(404, Bytes::new()));
+                        };
+                        let request = path.split('/').rev().nth(1).unwrap_or_default().to_owned();
+                        if let Some((served, pending)) = waiting.lock().ok().and_then(|mut w| w.remove(&request)) {
+                            let _ = pending.done.send((served, received, outcome));
+                        }
+                        Ok(reply(202, Bytes::new()))
+                    }
+                });
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self { address, invocations, first_next, first_next_at, init_error })
+    }
+
+    /// Waits for the function's first `/next` (its init is over).
+    async fn wait_for_init(&self, timeout: Duration) -> anyhow::Result<Instant> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(error) = self.init_error.lock().ok().and_then(|e| e.clone()) {
+                anyhow::bail!("the function failed its init: {error}");
+            }
+            if let Some(at) = self.first_next_at.lock().ok().and_then(|a| *a) {
+                return Ok(at);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "no /next within {timeout:?}");
+            let _ = tokio::time::timeout(Duration::from_millis(50), self.first_next.notified()).await;
+        }
+    }
+
+    /// One invocation: (served → response received, the response).
+    async fn invoke(&self, body: Bytes) -> anyhow::Result<(f64, Value)> {
+        let (done, answer) = oneshot::channel();
+        self.invocations.send(Pending { body, done }).await.map_err(|_| anyhow::anyhow!("the API stopped"))?;
+        let (served, received, outcome) = tokio::time::timeout(Duration::from_secs(120), answer)
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer"))??;
+        let body = outcome.map_err(|e| anyhow::anyhow!("function error: {}", String::from_utf8_lossy(&e)))?;
+        let ms = received.duration_since(served).as_secs_f64() * 1000.0;
+        Ok((ms, serde_json::from_slice(&body)?))
+    }
+}
+
+/// Drains a child's output as Lambda's log pipe would.
+fn drain(child: &mut std::process::Child) {
+    if let Some(mut out) = child.stdout.take() {
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    }
+    if let Some(mut err) = child.stderr.take() {
+        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    }
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+async fn measure(mut command: Command, event: &Bytes, warm: usize) -> anyhow::Result<Run> {
+    let api = RuntimeApi::start().await?;
+    lambda_environment(&mut command, &api.address);
+    let spawned = Instant::now();
+    let mut child = command.spawn()?;
+    drain(&mut child);
+    let result = async {
+        let ready = api.wait_for_init(Duration::from_secs(60)).await?;
+        let init_ms = ready.duration_since(spawned).as_secs_f64() * 1000.0;
+        let (first_ms, mut last_response) = api.invoke(event.clone()).await?;
+        let mut warm_ms = Vec::with_capacity(warm);
+        for _ in 0..warm {
+            let (ms, response) = api.invoke(event.clone()).await?;
+            warm_ms.push(ms);
+            last_response = response;
+        }
+        Ok::<_, anyhow::Error>(Run {
+            init_ms,
+            first_ms,
+            warm_ms,
+            peak_rss_kib: peak_rss_kib(child.id()),
+            last_response,
+        })
+    }
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+async fn measure_init(mut command: Command) -> anyhow::Result<f64> {
+    let api = RuntimeApi::start().await?;
+    lambda_environment(&mut command, &api.address);
+    let spawned = Instant::now();
+    let mut child = command.spawn()?;
+    drain(&mut child);
+    let ready = api.wait_for_init(Duration::from_secs(60)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(ready?.duration_since(spawned).as_secs_f64() * 1000.0)
+}
+
+/// The consumer's summary and Python's, field by field (latency depends on
+/// the clock and is left out), and the dead-letter files both wrote.
+fn check_summaries_agree(runs: &BTreeMap<&str, Vec<Run>>, scratch: &Path, rounds: usize) -> anyhow::Result<()> {
+    let (Some(rust), Some(python)) = (runs.get("msk-consumer"), runs.get("python")) else {
+        anyhow::bail!("missing runs")
+    };
+    let (rust, python) = (&rust[0].last_response, &python[0].last_response);
+    let fields = [
+        "records",
+        "rides",
+        "legacyRides",
+        "poison",
+        "poisonByKind",
+        "tombstones",
+        "duplicates",
+        "valueBytes",
+        "ridesPerPickup",
+        "ridesPerDestination",
+        "partitions",
+    ];
+    for field in fields {
+        anyhow::ensure!(
+            rust[field] == python[field] && !rust[field].is_null(),
+            "summaries differ in {field}: rust {} vs python {}",
+            rust[field],
+            python[field]
+        );
+    }
+    let lines = |dir: PathBuf| -> usize {
+        walk(&dir).iter().map(|f| std::fs::read_to_string(f).map_or(0, |s| s.lines().count())).sum()
+    };
+    for round in 0..rounds {
+        let (r, p) =
+            (lines(scratch.join(format!("msk-consumer-{round}"))), lines(scratch.join(format!("python-{round}"))));
+        anyhow::ensure!(
+            r > 0 && r % rust["poison"].as_u64().unwrap_or(1) as usize == 0,
+            "rust dead letters: {r} lines"
+        );
+        anyhow::ensure!(
+            p > 0 && p % python["poison"].as_u64().unwrap_or(1) as usize == 0,
+            "python dead letters: {p} lines"
+        );
+    }
+    println!("summaries agree: {}", fields.join(", "));
+    Ok(())
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()) {
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else if path.extension().is_some_and(|e| e == "jsonl") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn report(
+    runs: &BTreeMap<&str, Vec<Run>>,
+    inits: &BTreeMap<String, Vec<f64>>,
+    event: &Bytes,
+    target: &Path,
+) -> anyhow::Result<()> {
+    let figures = |name: &str| {
+        let all = runs.get(name).cloned().unwrap_or_default();
+        let warm: Vec<f64> = all.iter().flat_map(|r| r.warm_ms.iter().copied()).collect();
+        json!({
+            "init_ms_best": best(&all.iter().map(|r| r.init_ms).collect::<Vec<_>>()),
+            "first_invoke_ms_best": best(&all.iter().map(|r| r.first_ms).collect::<Vec<_>>()),
+            "warm_best_ms": best(&warm),
+            "warm_median_ms": median(&warm),
+            "peak_rss_kib": all.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0),
+        })
+    };
+    let (consumer, floor, python) = (figures("msk-consumer"), figures("floor"), figures("python"));
+    println!("\n| function | init | first invoke | warm best | warm median | peak RSS |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for (name, f) in [
+        ("msk-consumer (release)", &consumer),
+        ("floor (body in, `{}` out)", &floor),
+        ("python (awslambdaric)", &python),
+    ] {
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} MiB |",
+            f["init_ms_best"].as_f64().unwrap_or(f64::NAN),
+            f["first_invoke_ms_best"].as_f64().unwrap_or(f64::NAN),
+            f["warm_best_ms"].as_f64().unwrap_or(f64::NAN),
+            f["warm_median_ms"].as_f64().unwrap_or(f64::NAN),
+            f["peak_rss_kib"].as_u64().unwrap_or(0) as f64 / 1024.0
+        );
+    }
+    let get = |f: &Value, k: &str| f[k].as_f64().unwrap_or(f64::NAN);
+    let ratio = get(&python, "warm_best_ms") / get(&consumer, "warm_best_ms");
+    let over_floor = get(&consumer, "warm_best_ms") - get(&floor, "warm_best_ms");
+    let first_over_warm = get(&consumer, "first_invoke_ms_best") / get(&consumer, "warm_best_ms");
+    println!("\npython / msk-consumer (warm best): {ratio:.1}×");
+    println!("msk-consumer − floor (warm best): {over_floor:.2} ms");
+    println!("msk-consumer first invoke / warm best: {first_over_warm:.2}×");
+    println!("\ninit alone (best of {} spawns):", inits.values().map(Vec::len).max().unwrap_or(0));
+    let mut init_json = serde_json::Map::new();
+    for (name, times) in inits {
+        println!("  {name:<24} {:.2} ms (median {:.2} ms)", best(times), median(times));
+        init_json.insert(name.clone(), json!({"best_ms": best(times), "median_ms": median(times)}));
+    }
+    let out = json!({
+        "event_bytes": event.len(),
+        "msk_consumer": consumer,
+        "floor": floor,
+        "python": python,
+        "python_over_consumer": ratio,
+        "consumer_minus_floor_ms": over_floor,
+        "first_over_warm": first_over_warm,
+        "init_only": init_json,
+    });
+    std::fs::write(target.join("bench-lambda-path.json"), serde_json::to_vec_pretty(&out)?)?;
+    Ok(())
+}
