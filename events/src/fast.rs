@@ -37,6 +37,14 @@ const BOOTSTRAP_SERVERS: usize = 2;
 const RECORDS: usize = 3;
 
 /// An MSK (or self-managed Kafka) event in its usual layout.
+/// Whether `text` would change when written as a JSON string (it holds a
+/// quote, a backslash or a control byte). Base64 never does: the consumer's
+/// dead letters write such text verbatim instead of escaping it byte by
+/// byte (SIMD, as the parser's string scan).
+pub fn needs_json_escaping(text: &str) -> bool {
+    crate::scan::string_end(text.as_bytes()).is_some()
+}
+
 pub fn msk_event(text: &str) -> Option<MskEvent<'_>> {
     let mut s = Scanner::new(text);
     let mut event = MskEvent::default();

@@ -217,7 +217,7 @@ impl<'a> Scanner<'a> {
 /// tail byte by byte: base64 values are hundreds of bytes long, and `memchr`
 /// cannot look for a range (control bytes).
 #[inline]
-fn string_end(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn string_end(bytes: &[u8]) -> Option<usize> {
     let (quote, backslash, space) = (u8x16::splat(b'"'), u8x16::splat(b'\\'), u8x16::splat(0x20));
     let mut chunks = bytes.chunks_exact(16);
     let mut offset = 0;

@@ -41,24 +41,38 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    if args.first().map(String::as_str) == Some("--floor") {
-        return floor();
+    match args.first().map(String::as_str) {
+        Some("--floor") => return floor(false),
+        Some("--floor-work") => return floor(true),
+        _ => {}
     }
     let rounds: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(3);
     let warm: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(30);
     tokio::runtime::Runtime::new()?.block_on(bench(rounds, warm))
 }
 
-/// The floor: the consumer's runtime and body layer, no work.
-fn floor() -> anyhow::Result<()> {
+/// The floors: the consumer's runtime and body layer, with no work at all
+/// (the body transfer and hand-off alone), or with only the work no
+/// implementation can skip (`work`: the event parse and `process_batch`:
+/// decode, validate, aggregate; no dead-letter writes, logs or summary).
+fn floor(work: bool) -> anyhow::Result<()> {
     use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, Runtime};
     use msk_consumer::raw_body::{RawBodies, RawBodyLayer};
+    let config = msk_consumer::config::Config::from_lookup(|name| {
+        (name == "DEAD_LETTER_DIR").then(|| std::env::temp_dir().display().to_string())
+    })?;
     tokio::runtime::Runtime::new()?.block_on(async {
         let bodies = RawBodies::default();
-        let taken = &bodies;
+        let (taken, config) = (&bodies, &config);
         let handler = service_fn(move |event: LambdaEvent<()>| async move {
-            let bytes = taken.take(&event.context.request_id).map_or(0, |b| b.len());
-            Ok::<_, Diagnostic>(json!({ "bytes": bytes }))
+            let body = taken.take(&event.context.request_id).unwrap_or_default();
+            if !work {
+                return Ok::<_, Diagnostic>(json!({ "bytes": body.len() }));
+            }
+            let parsed = msk_consumer::parse_event(&body).map_err(Diagnostic::from)?;
+            let invocation = msk_consumer::Invocation { request_id: event.context.request_id, now_ms: 0 };
+            let (stats, quarantine, _) = msk_consumer::process_batch(&parsed, &invocation, config);
+            Ok(json!({ "records": stats.records, "poison": stats.poison(), "partitions": quarantine.len() }))
         });
         Runtime::new(handler).layer(RawBodyLayer::new(bodies.clone())).run().await.map_err(|e| anyhow::anyhow!(e))
     })
@@ -96,10 +110,13 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
         python_warm(warm)
     );
 
-    let consumer = PathBuf::from(env!("CARGO_BIN_EXE_msk-consumer"));
+    // BENCH_CONSUMER_BIN measures another build of the consumer (a
+    // profiling build with symbols, say) in the same harness.
+    let consumer = std::env::var_os("BENCH_CONSUMER_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_msk-consumer")), PathBuf::from);
     let mut runs: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
     for round in 0..rounds {
-        for name in ["msk-consumer", "floor", "python"] {
+        for name in ["msk-consumer", "floor", "floor+work", "python"] {
             let dead_letters = scratch.join(format!("{name}-{round}"));
             let command = match name {
                 "msk-consumer" => {
@@ -107,9 +124,9 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
                     c.env("DEAD_LETTER_DIR", &dead_letters);
                     c
                 }
-                "floor" => {
+                "floor" | "floor+work" => {
                     let mut c = Command::new(std::env::current_exe()?);
-                    c.arg("--floor");
+                    c.arg(if name == "floor" { "--floor" } else { "--floor-work" });
                     c
                 }
                 _ => {
@@ -195,7 +212,9 @@ fn lambda_environment(command: &mut Command, api: &str) {
 
 /// The producer, the topic creator and the consumer configured with its S3
 /// sink, with the environment the template gives them.
-fn init_only_functions(release: &Path) -> Vec<(String, PathBuf, Vec<(&'static str, &'static str)>)> {
+type InitOnly = (String, PathBuf, Vec<(&'static str, &'static str)>);
+
+fn init_only_functions(release: &Path) -> Vec<InitOnly> {
     vec![
         (
             "msk-consumer (S3 sink)".into(),
@@ -476,7 +495,8 @@ fn report(
             "peak_rss_kib": all.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0),
         })
     };
-    let (consumer, floor, python) = (figures("msk-consumer"), figures("floor"), figures("python"));
+    let (consumer, floor, work, python) =
+        (figures("msk-consumer"), figures("floor"), figures("floor+work"), figures("python"));
     println!("\n| function | init | first invoke | warm best | warm median | peak RSS |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for (name, f) in [
@@ -496,9 +516,11 @@ fn report(
     let get = |f: &Value, k: &str| f[k].as_f64().unwrap_or(f64::NAN);
     let ratio = get(&python, "warm_best_ms") / get(&consumer, "warm_best_ms");
     let over_floor = get(&consumer, "warm_best_ms") - get(&floor, "warm_best_ms");
+    let over_work = get(&consumer, "warm_best_ms") - get(&work, "warm_best_ms");
     let first_over_warm = get(&consumer, "first_invoke_ms_best") / get(&consumer, "warm_best_ms");
     println!("\npython / msk-consumer (warm best): {ratio:.1}×");
     println!("msk-consumer − floor (warm best): {over_floor:.2} ms");
+    println!("msk-consumer − (floor + parse + process_batch) (warm best): {over_work:.2} ms");
     println!("msk-consumer first invoke / warm best: {first_over_warm:.2}×");
     println!("\ninit alone (best of {} spawns):", inits.values().map(Vec::len).max().unwrap_or(0));
     let mut init_json = serde_json::Map::new();
@@ -510,7 +532,9 @@ fn report(
         "event_bytes": event.len(),
         "msk_consumer": consumer,
         "floor": floor,
+        "floor_with_work": work,
         "python": python,
+        "consumer_minus_work_floor_ms": over_work,
         "python_over_consumer": ratio,
         "consumer_minus_floor_ms": over_floor,
         "first_over_warm": first_over_warm,

@@ -141,8 +141,11 @@ pub async fn handle<D: DeadLetterSink>(
     let (mut stats, quarantine, ledger_lines) = process_batch(event, invocation, &deps.config);
     let mut dead_letters = Vec::new();
     let mut unhandled: Vec<ItemIdentifier> = Vec::new();
-    for batch in quarantine {
-        match deps.dead_letters.put(&batch).await {
+    // One object per partition, written concurrently (on S3, each put is a
+    // round trip); results are taken in partition order.
+    let puts = futures::future::join_all(quarantine.iter().map(|batch| deps.dead_letters.put(batch))).await;
+    for (batch, put) in quarantine.iter().zip(puts) {
+        match put {
             Ok(location) => dead_letters.push(location),
             Err(error) if deps.config.partial_batch_response => {
                 tracing::error!(error = %error, "dead letters not stored; reporting these records as failed");
