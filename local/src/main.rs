@@ -19,7 +19,7 @@ use local::state;
     about = "Run the Kinesis → MSK → Lambda pipeline locally: kinesalite, a Kafka broker, the Camel-compatible bridge, the event source mapping poller and both functions under cargo lambda watch. Set KAFKA_BOOTSTRAP_SERVERS to use a real broker instead of librdkafka's mock cluster."
 )]
 struct Cli {
-    /// Where dead letters, the ride ledger, logs and the on-failure file go.
+    /// Where dead letters, the ride ledger, logs and the on-failure objects go.
     #[arg(long, default_value = "local-data", global = true)]
     data_dir: PathBuf,
     #[command(subcommand)]

@@ -24,7 +24,7 @@ pub struct StackOptions {
     pub topic: String,
     pub partitions: i32,
     pub rides_per_schedule: u32,
-    /// Where dead letters, the ride ledger, the on-failure file and logs go.
+    /// Where dead letters, the ride ledger, the on-failure objects and logs go.
     pub data_dir: PathBuf,
 }
 
