@@ -161,20 +161,26 @@ async fn down(data_dir: &std::path::Path, timeout: Duration) -> anyhow::Result<(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The stopped run wrote its report: `down` fails as the run did.
-    let path = s.run_dir.join("report.json");
-    let report: serde_json::Value = match std::fs::read(&path) {
+    let line = stopped_run_verdict(&s.run_dir.join("report.json"))?;
+    println!("{line}");
+    Ok(())
+}
+
+/// What `local down` says of the run it stopped, from the report the run
+/// wrote as it stopped: an error when it lost rides or wrote no report.
+fn stopped_run_verdict(path: &std::path::Path) -> anyhow::Result<String> {
+    let report: serde_json::Value = match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)?,
         Err(e) => anyhow::bail!("local stack stopped without a report ({}: {e}); see its terminal", path.display()),
     };
     let lost = report["lost"].as_u64().unwrap_or(0);
-    println!(
-        "local stack stopped: {} rides consumed, lost {lost}, on-failure records {} (report in {})",
+    anyhow::ensure!(lost == 0, "local stack stopped: {lost} rides were lost (report in {})", path.display());
+    Ok(format!(
+        "local stack stopped: {} rides consumed, lost 0, on-failure records {} (report in {})",
         report["consumed"],
         report["onFailureRecords"],
         path.display()
-    );
-    anyhow::ensure!(lost == 0, "{lost} rides were lost");
-    Ok(())
+    ))
 }
 
 async fn run(
@@ -344,4 +350,24 @@ async fn run(
 fn rides_taken(stack: &LocalStack) -> u64 {
     let stats = &stack.esm_stats;
     stats.rides_consumed.load(Ordering::Relaxed).max(stats.records_delivered.load(Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stopped_run_verdict;
+
+    #[test]
+    fn down_fails_when_the_stopped_run_lost_rides_or_left_no_report() {
+        let dir = std::env::temp_dir().join(format!("down-verdict-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("report.json");
+        std::fs::write(&path, r#"{"consumed": 10, "lost": 0, "onFailureRecords": 0}"#).expect("write");
+        assert!(stopped_run_verdict(&path).expect("no loss").contains("lost 0"));
+        std::fs::write(&path, r#"{"consumed": 7, "lost": 3, "onFailureRecords": 3}"#).expect("write");
+        let error = stopped_run_verdict(&path).expect_err("loss").to_string();
+        assert!(error.contains("3 rides were lost"), "{error}");
+        std::fs::remove_file(&path).expect("remove");
+        assert!(stopped_run_verdict(&path).is_err(), "no report is a failure too");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
