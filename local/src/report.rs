@@ -179,7 +179,7 @@ pub fn compare(
         per_order.entry(c.order_id.as_str()).or_default().push(*position);
     }
     let order_violations = per_order.values().filter(|p| p.windows(2).any(|w| w[0] > w[1])).count();
-    let lost = in_kinesis.keys().filter(|id| !first_seen.contains(id)).count();
+    let lost_ids: HashSet<Uuid> = in_kinesis.keys().filter(|id| !first_seen.contains(id)).copied().collect();
     let mut latencies: Vec<i64> = ledger
         .iter()
         .filter(|c| in_kinesis.contains_key(&c.event_id))
@@ -193,13 +193,12 @@ pub fn compare(
         let rank = ((q * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len());
         latencies[rank - 1]
     };
-    let lost_ids: HashSet<Uuid> = in_kinesis.keys().filter(|id| !first_seen.contains(id)).copied().collect();
     let lost_in_on_failure = on_failure.ride_ids.intersection(&lost_ids).count();
     PipelineReport {
         in_kinesis: in_kinesis.len(),
         poison_in_kinesis,
         consumed: first_seen.len(),
-        lost,
+        lost: lost_ids.len(),
         duplicates,
         order_violations,
         dead_lettered,
