@@ -106,6 +106,13 @@ async fn scripted_function_on(port: u16, topic: &'static str, script: Arc<Script
     (endpoint, seen)
 }
 
+/// A fresh on-failure destination directory for `topic`'s test.
+fn empty_destination(topic: &str) -> std::path::PathBuf {
+    let destination = std::env::temp_dir().join(format!("on-failure-{topic}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&destination);
+    destination
+}
+
 /// A function that errors on every batch holding `poison` and succeeds otherwise.
 fn failing_on(poison: Record) -> Arc<Script> {
     Arc::new(move |batch, _| if batch.contains(&poison) { Answer::Error } else { Answer::Ok })
@@ -177,8 +184,7 @@ async fn a_function_error_bisects_to_the_record_and_only_it_goes_to_the_destinat
     topic_with_records(topic, 1, 16).await;
     let poison: Record = (0, 5);
     let (endpoint, seen) = scripted_function(topic, failing_on(poison)).await;
-    let destination = std::env::temp_dir().join(format!("on-failure-{topic}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&destination);
+    let destination = empty_destination(topic);
     let stats = run_until(
         settings(topic, Some(destination.clone())),
         &endpoint,
@@ -229,8 +235,7 @@ async fn an_unreachable_invoke_api_is_waited_for_not_counted_as_function_errors(
     topic_with_records(topic, 1, 3).await;
     // A port that refuses connections until the function starts on it.
     let port = local::process::free_port().expect("port");
-    let destination = std::env::temp_dir().join(format!("on-failure-{topic}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&destination);
+    let destination = empty_destination(topic);
     let stats = Arc::new(EsmStats::default());
     let endpoint = format!("http://127.0.0.1:{port}");
     let invoker = FunctionInvoker::with_timeout(&endpoint, "msk-consumer", Duration::from_secs(10));
@@ -280,8 +285,7 @@ async fn throttling_is_retried_without_spending_retries_or_bisecting() {
             },
         );
     let (endpoint, seen) = scripted_function(topic, script).await;
-    let destination = std::env::temp_dir().join(format!("on-failure-{topic}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&destination);
+    let destination = empty_destination(topic);
     let stats = run_until(
         settings(topic, Some(destination.clone())),
         &endpoint,

@@ -162,12 +162,18 @@ impl EsmPoller {
         Ok(batch)
     }
 
-    fn event(&self, records: &[KafkaMessage]) -> Vec<u8> {
+    /// The MSK event for `records`, as the mapping sends it.
+    fn msk_event(&self, records: &[KafkaMessage]) -> MskEvent<'static> {
         let mut event = MskEvent::new(EVENT_SOURCE_MSK, &self.settings.event_source_arn, &self.bootstrap_servers);
         for record in records {
             event.push(record.to_msk_record());
         }
-        serde_json::to_vec(&event).unwrap_or_default()
+        event
+    }
+
+    /// [`EsmPoller::msk_event`]'s JSON: the invocation payload.
+    fn event(&self, records: &[KafkaMessage]) -> Vec<u8> {
+        serde_json::to_vec(&self.msk_event(records)).unwrap_or_default()
     }
 
     /// Delivers a batch by the mapping's rules; returns once it succeeded or
@@ -281,9 +287,8 @@ impl EsmPoller {
             );
             return Ok(());
         };
-        let payload = self.event(records);
-        let payload = String::from_utf8(payload)?;
-        let event = events::msk::parse_event(payload.as_bytes())?;
+        let event = self.msk_event(records);
+        let payload = serde_json::to_string(&event)?;
         let request_id = uuid::Uuid::new_v4().to_string();
         let discard = Discard {
             request_id: request_id.clone(),
