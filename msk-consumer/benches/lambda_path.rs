@@ -70,10 +70,8 @@ fn floor(work: bool) -> anyhow::Result<()> {
                 return Ok::<_, Diagnostic>(json!({ "bytes": body.len() }));
             }
             let parsed = msk_consumer::parse_event(&body).map_err(Diagnostic::from)?;
-            let now_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-            let invocation = msk_consumer::Invocation { request_id: event.context.request_id, now_ms };
+            let invocation =
+                msk_consumer::Invocation { request_id: event.context.request_id, now_ms: msk_consumer::epoch_ms() };
             let (stats, quarantine, _) = msk_consumer::process_batch(&parsed, &invocation, config);
             Ok(json!({ "records": stats.records, "poison": stats.poison(), "partitions": quarantine.len() }))
         });

@@ -37,6 +37,12 @@ pub struct Deps<D> {
     pub ledger: Option<RideLedger>,
 }
 
+/// Milliseconds since the Unix epoch: an invocation's `now_ms`.
+pub fn epoch_ms() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Facts about this invocation.
 #[derive(Debug, Clone)]
 pub struct Invocation {

@@ -29,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
     let bodies = RawBodies::default();
     let handler_bodies = &bodies;
     let handler = service_fn(move |event: LambdaEvent<()>| async move {
-        let invocation = Invocation { request_id: event.context.request_id.clone(), now_ms: epoch_ms() };
+        let invocation = Invocation { request_id: event.context.request_id.clone(), now_ms: msk_consumer::epoch_ms() };
         let Some(body) = handler_bodies.take(&invocation.request_id) else {
             return Err(Diagnostic {
                 error_type: "PayloadMissing".into(),
@@ -47,9 +47,4 @@ async fn main() -> anyhow::Result<()> {
         .run()
         .await
         .map_err(|e| anyhow::anyhow!(e))
-}
-
-fn epoch_ms() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
