@@ -63,13 +63,11 @@ pub fn decode_record<'buf>(
     now_ms: i64,
 ) -> Result<Decoded<'buf>, Poison> {
     let Some(value) = record.value.as_deref() else { return Ok(Decoded::Tombstone) };
-    // Reject before decoding: the decoded size is at most 3/4 of the text.
-    let upper_bound = value.len() / 4 * 3 + 3;
-    if upper_bound > max_record_bytes + 3 {
-        let size = BASE64.decode(value).map_or(upper_bound, |v| v.len());
-        if size > max_record_bytes {
-            return Err(Poison::Oversized { size, max: max_record_bytes });
-        }
+    // Rejected before decoding: the size follows from the text's length
+    // (a broken text that long is over the limit whatever it holds).
+    let size = decoded_len(value);
+    if size > max_record_bytes {
+        return Err(Poison::Oversized { size, max: max_record_bytes });
     }
     buf.clear();
     BASE64.decode_vec(value, buf).map_err(|e| Poison::BadBase64(e.to_string()))?;

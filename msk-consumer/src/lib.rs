@@ -191,11 +191,11 @@ pub async fn handle<D: DeadLetterSink>(
 
 /// Decodes and observes every record; returns the stats, the poison records
 /// grouped by partition, and (when a ledger is configured) its lines.
-pub fn process_batch(
-    event: &MskEvent<'_>,
+pub fn process_batch<'e>(
+    event: &'e MskEvent<'_>,
     invocation: &Invocation,
     config: &Config,
-) -> (BatchStats, Vec<DeadLetterBatch>, Option<LedgerLines>) {
+) -> (BatchStats, Vec<DeadLetterBatch<'e>>, Option<LedgerLines>) {
     let now_ms = invocation.now_ms;
     let mut stats = BatchStats::with_capacity(event.record_count());
     let mut quarantine = Vec::new();

@@ -13,14 +13,14 @@ use msk_consumer::dead_letter::{DeadLetterBatch, DeadLetterSink};
 use msk_consumer::{process_batch, Invocation};
 
 /// The poison sample's quarantine, as the handler builds it.
-fn poison_batch() -> DeadLetterBatch {
+fn poison_batch() -> DeadLetterBatch<'static> {
     let payload = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/samples/msk-poison.json"))
         .expect("sample");
     let event = serde_json::from_str(&payload).expect("event");
     let config = Config::with_dead_letter_dir("unused");
     let invocation = Invocation { request_id: "req-9".into(), now_ms: events::samples::SAMPLE_NOW_MS + 1_000 };
     let (_, mut quarantine, _) = process_batch(&event, &invocation, &config);
-    quarantine.pop().expect("one partition of poison")
+    quarantine.pop().expect("one partition of poison").into_owned()
 }
 
 fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {

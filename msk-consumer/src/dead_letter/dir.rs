@@ -16,20 +16,29 @@ impl DirSink {
 }
 
 impl DeadLetterSink for DirSink {
-    async fn put(&self, batch: &DeadLetterBatch) -> Result<String, DeadLetterError> {
+    async fn put(&self, batch: &DeadLetterBatch<'_>) -> Result<String, DeadLetterError> {
         let path = self.root.join(batch.object_name());
         let error = |e: std::io::Error| DeadLetterError {
             sink: self.root.display().to_string(),
             records_key: batch.records_key.clone(),
             message: e.to_string(),
         };
-        if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(error)?;
-        }
-        // Write then rename, so a reader never sees half a file.
-        let partial = path.with_extension("jsonl.partial");
-        tokio::fs::write(&partial, batch.to_jsonl()).await.map_err(error)?;
-        tokio::fs::rename(&partial, &path).await.map_err(error)?;
+        // One trip to the blocking pool for the three file operations, the
+        // lines moved there rather than copied (as `tokio::fs::write` would).
+        // Written then renamed, so a reader never sees half a file.
+        let (lines, target) = (batch.to_jsonl(), path.clone());
+        tokio::task::spawn_blocking(move || {
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let partial = target.with_extension("jsonl.partial");
+            std::fs::write(&partial, lines)?;
+            std::fs::rename(&partial, &target)
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|written| written)
+        .map_err(error)?;
         Ok(path.display().to_string())
     }
 }

@@ -8,7 +8,7 @@ use super::{DeadLetterBatch, DeadLetterError, DeadLetterSink};
 
 #[derive(Default)]
 pub struct MemorySink {
-    batches: Mutex<Vec<DeadLetterBatch>>,
+    batches: Mutex<Vec<DeadLetterBatch<'static>>>,
     failing: AtomicBool,
 }
 
@@ -21,13 +21,13 @@ impl MemorySink {
         self.failing.store(failing, Ordering::SeqCst);
     }
 
-    pub fn batches(&self) -> Vec<DeadLetterBatch> {
+    pub fn batches(&self) -> Vec<DeadLetterBatch<'static>> {
         self.batches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 }
 
 impl DeadLetterSink for MemorySink {
-    async fn put(&self, batch: &DeadLetterBatch) -> Result<String, DeadLetterError> {
+    async fn put(&self, batch: &DeadLetterBatch<'_>) -> Result<String, DeadLetterError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(DeadLetterError {
                 sink: "memory".into(),
@@ -35,7 +35,7 @@ impl DeadLetterSink for MemorySink {
                 message: "sink unreachable (simulated)".into(),
             });
         }
-        self.batches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(batch.clone());
+        self.batches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(batch.clone().into_owned());
         Ok(format!("memory://{}", batch.object_name()))
     }
 }

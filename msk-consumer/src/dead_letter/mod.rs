@@ -4,6 +4,7 @@
 //! The object name is derived from the offsets, so a retried batch rewrites
 //! the same object instead of duplicating it.
 
+use std::borrow::Cow;
 use std::future::Future;
 
 use events::camel::KinesisOrigin;
@@ -16,7 +17,7 @@ pub mod s3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DeadLetter {
+pub struct DeadLetter<'a> {
     pub topic: String,
     pub partition: i64,
     pub offset: i64,
@@ -24,10 +25,12 @@ pub struct DeadLetter {
     pub reason_kind: &'static str,
     pub reason: String,
     /// Base64 as received (even when it is broken), so nothing is lost.
-    #[serde(serialize_with = "verbatim_when_plain")]
-    pub key: Option<String>,
-    #[serde(serialize_with = "verbatim_when_plain")]
-    pub value: Option<String>,
+    /// Borrowed from the invocation's body: a value over the record limit is
+    /// not copied to be quarantined.
+    pub key: Option<Cow<'a, str>>,
+    /// Absent only for a record that had none (a tombstone is never poison).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Cow<'a, str>>,
     /// Parsed headers; when they were malformed, `headersJson` keeps the text.
     pub headers: Vec<DeadLetterHeader>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,10 +50,10 @@ pub struct DeadLetterHeader {
     pub value: String,
 }
 
-impl DeadLetter {
+impl<'a> DeadLetter<'a> {
     pub fn new(
         records_key: &str,
-        record: &MskRecord<'_>,
+        record: &'a MskRecord<'_>,
         reason_kind: &'static str,
         reason: String,
         meta: &LetterMeta,
@@ -71,8 +74,8 @@ impl DeadLetter {
             timestamp: record.timestamp,
             reason_kind,
             reason,
-            key: record.key.as_deref().map(str::to_owned),
-            value: record.value.as_deref().map(str::to_owned),
+            key: record.key.as_deref().map(Cow::Borrowed),
+            value: record.value.as_deref().map(Cow::Borrowed),
             headers: parsed.as_ref().map(|hs| hs.iter().map(header).collect()).unwrap_or_default(),
             headers_json: parsed.is_err().then(|| record.headers.raw_json()),
             kinesis: parsed.as_ref().ok().and_then(|hs| {
@@ -83,22 +86,30 @@ impl DeadLetter {
             request_id: meta.request_id.clone(),
         }
     }
-}
 
-/// Writes a key or value that needs no JSON escaping (base64 never does)
-/// as it is, instead of through serde_json's byte-by-byte escaping loop,
-/// which on a dead-lettered value over the 1 MiB record limit cost more than
-/// decoding the whole batch. Anything else is escaped as usual.
-fn verbatim_when_plain<S: serde::Serializer>(text: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
-    match text {
-        Some(plain) if !events::fast::needs_json_escaping(plain) => {
-            let mut quoted = String::with_capacity(plain.len() + 2);
-            quoted.push('"');
-            quoted.push_str(plain);
-            quoted.push('"');
-            serde_json::value::RawValue::from_string(quoted).map_err(serde::ser::Error::custom)?.serialize(serializer)
+    /// The letter with its key and value copied: one that outlives the body.
+    pub fn into_owned(self) -> DeadLetter<'static> {
+        let value = self.value.as_deref().map(|v| Cow::Owned(v.to_owned()));
+        self.with_value(value)
+    }
+
+    /// The letter with `value` for its value; every other field copied.
+    fn with_value<'b>(&self, value: Option<Cow<'b, str>>) -> DeadLetter<'b> {
+        DeadLetter {
+            topic: self.topic.clone(),
+            partition: self.partition,
+            offset: self.offset,
+            timestamp: self.timestamp,
+            reason_kind: self.reason_kind,
+            reason: self.reason.clone(),
+            key: self.key.as_deref().map(|k| Cow::Owned(k.to_owned())),
+            value,
+            headers: self.headers.clone(),
+            headers_json: self.headers_json.clone(),
+            kinesis: self.kinesis.clone(),
+            quarantined_at: self.quarantined_at,
+            request_id: self.request_id.clone(),
         }
-        other => other.serialize(serializer),
     }
 }
 
@@ -111,12 +122,12 @@ pub struct LetterMeta {
 
 /// The poison records of one partition in one batch, in offset order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadLetterBatch {
+pub struct DeadLetterBatch<'a> {
     pub records_key: String,
-    pub letters: Vec<DeadLetter>,
+    pub letters: Vec<DeadLetter<'a>>,
 }
 
-impl DeadLetterBatch {
+impl DeadLetterBatch<'_> {
     /// `<records key>/<first offset>-<last offset>.jsonl`, zero-padded so
     /// listings sort by offset.
     /// `<topic>-<partition>/<first offset>-<last offset>.jsonl`. The records
@@ -129,13 +140,38 @@ impl DeadLetterBatch {
         format!("{}/{first:020}-{last:020}.jsonl", safe_component(&self.records_key))
     }
 
+    /// The batch that outlives the invocation's body.
+    pub fn into_owned(self) -> DeadLetterBatch<'static> {
+        DeadLetterBatch {
+            records_key: self.records_key,
+            letters: self.letters.into_iter().map(DeadLetter::into_owned).collect(),
+        }
+    }
+
+    /// One JSON object per line. A value that needs no escaping (base64
+    /// never does; the SIMD check says so) is written as it is, as the
+    /// line's last field, instead of through serde_json's byte-by-byte
+    /// escaping loop, which on a value over the 1 MiB record limit cost more
+    /// than decoding the whole batch. Anything else is escaped as usual.
     pub fn to_jsonl(&self) -> Vec<u8> {
         let text_len: usize =
-            self.letters.iter().map(|l| l.value.as_ref().map_or(0, String::len) + l.reason.len() + 512).sum();
+            self.letters.iter().map(|l| l.value.as_deref().map_or(0, str::len) + l.reason.len() + 512).sum();
         let mut out = Vec::with_capacity(text_len);
         for letter in &self.letters {
             // Plain strings and integers always serialise.
-            if serde_json::to_writer(&mut out, letter).is_ok() {
+            let written = match letter.value.as_deref() {
+                Some(plain) if !events::fast::needs_json_escaping(plain) => {
+                    serde_json::to_writer(&mut out, &letter.with_value(None)).is_ok() && {
+                        out.pop(); // the closing brace
+                        out.extend_from_slice(br#","value":""#);
+                        out.extend_from_slice(plain.as_bytes());
+                        out.extend_from_slice(br#""}"#);
+                        true
+                    }
+                }
+                _ => serde_json::to_writer(&mut out, letter).is_ok(),
+            };
+            if written {
                 out.push(b'\n');
             }
         }
@@ -155,7 +191,7 @@ pub struct DeadLetterError {
 
 pub trait DeadLetterSink: Send + Sync {
     /// Stores the batch; returns where it went.
-    fn put(&self, batch: &DeadLetterBatch) -> impl Future<Output = Result<String, DeadLetterError>> + Send;
+    fn put(&self, batch: &DeadLetterBatch<'_>) -> impl Future<Output = Result<String, DeadLetterError>> + Send;
 }
 
 /// The sink chosen by configuration at cold start.
@@ -165,7 +201,7 @@ pub enum ConfiguredSink {
 }
 
 impl DeadLetterSink for ConfiguredSink {
-    async fn put(&self, batch: &DeadLetterBatch) -> Result<String, DeadLetterError> {
+    async fn put(&self, batch: &DeadLetterBatch<'_>) -> Result<String, DeadLetterError> {
         match self {
             ConfiguredSink::S3(sink) => sink.put(batch).await,
             ConfiguredSink::Dir(sink) => sink.put(batch).await,
@@ -187,7 +223,7 @@ pub fn safe_component(name: &str) -> String {
 mod tests {
     use super::*;
 
-    fn letter(value: &str) -> DeadLetter {
+    fn letter(value: &str) -> DeadLetter<'_> {
         DeadLetter {
             topic: "t".into(),
             partition: 0,

@@ -19,7 +19,7 @@ impl S3Sink {
 }
 
 impl DeadLetterSink for S3Sink {
-    async fn put(&self, batch: &DeadLetterBatch) -> Result<String, DeadLetterError> {
+    async fn put(&self, batch: &DeadLetterBatch<'_>) -> Result<String, DeadLetterError> {
         let key = format!("{}{}", self.prefix, batch.object_name());
         self.client
             .put_object()
