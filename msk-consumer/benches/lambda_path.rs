@@ -10,7 +10,8 @@
 //!
 //! Three functions, each in its own process, in alternating rounds:
 //! - **msk-consumer**: the release binary, environment as the template sets
-//!   it (JSON logs, a dead-letter directory standing in for the bucket);
+//!   it (JSON logs, a dead-letter directory standing in for the bucket,
+//!   empty at each invocation as a stream's new objects would be);
 //! - **floor**: this bench binary run with `--floor`, a function on the same
 //!   runtime and body layer that only takes the body and answers: what the
 //!   Lambda path costs before any consumer work (the body transfer alone);
