@@ -20,7 +20,7 @@ fn poison_batch() -> DeadLetterBatch<'static> {
     let config = Config::with_dead_letter_dir("unused");
     let invocation = Invocation { request_id: "req-9".into(), now_ms: events::samples::SAMPLE_NOW_MS + 1_000 };
     let (_, mut quarantine, _) = process_batch(&event, &invocation, &config);
-    quarantine.pop().expect("one partition of poison").into_owned()
+    quarantine.pop().expect("one partition of poison").to_static()
 }
 
 fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {

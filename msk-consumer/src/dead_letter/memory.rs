@@ -35,7 +35,7 @@ impl DeadLetterSink for MemorySink {
                 message: "sink unreachable (simulated)".into(),
             });
         }
-        self.batches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(batch.clone().into_owned());
+        self.batches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(batch.to_static());
         Ok(format!("memory://{}", batch.object_name()))
     }
 }

@@ -87,10 +87,9 @@ impl<'a> DeadLetter<'a> {
         }
     }
 
-    /// The letter with its key and value copied: one that outlives the body.
-    pub fn into_owned(self) -> DeadLetter<'static> {
-        let value = self.value.as_deref().map(|v| Cow::Owned(v.to_owned()));
-        self.with_value(value)
+    /// A copy that outlives the body: key and value copied too.
+    pub fn to_static(&self) -> DeadLetter<'static> {
+        self.with_value(self.value.as_deref().map(|v| Cow::Owned(v.to_owned())))
     }
 
     /// The letter with `value` for its value; every other field copied.
@@ -140,11 +139,11 @@ impl DeadLetterBatch<'_> {
         format!("{}/{first:020}-{last:020}.jsonl", safe_component(&self.records_key))
     }
 
-    /// The batch that outlives the invocation's body.
-    pub fn into_owned(self) -> DeadLetterBatch<'static> {
+    /// A copy that outlives the invocation's body.
+    pub fn to_static(&self) -> DeadLetterBatch<'static> {
         DeadLetterBatch {
-            records_key: self.records_key,
-            letters: self.letters.into_iter().map(DeadLetter::into_owned).collect(),
+            records_key: self.records_key.clone(),
+            letters: self.letters.iter().map(DeadLetter::to_static).collect(),
         }
     }
 
