@@ -8,20 +8,29 @@
 //!
 //!     cargo bench -p msk-consumer --bench lambda_path [-- ROUNDS WARM]   # or: make bench
 //!
-//! Three functions, each in its own process, in alternating rounds:
+//! Each function runs in its own process, fresh every round:
 //! - **msk-consumer**: the release binary, environment as the template sets
 //!   it (JSON logs, a dead-letter directory standing in for the bucket,
 //!   empty at each invocation as a stream's new objects would be);
 //! - **floor**: this bench binary run with `--floor`, a function on the same
 //!   runtime and body layer that only takes the body and answers: what the
 //!   Lambda path costs before any consumer work (the body transfer alone);
+//! - **floor + parse + process_batch** (`--floor-work`): the same plus the
+//!   work no implementation can skip, and nothing else;
+//! - **baseline**, with `BENCH_BASELINE_BIN=path`: another build of the
+//!   consumer, to compare a change with the build before it;
 //! - **python**: `bench/python_lambda.py` under `awslambdaric` (AWS's Python
 //!   runtime interface client, from PyPI into `.tools/venv` by `make
 //!   tools`), which parses the event before its handler, as Lambda's Python
 //!   runtime does; the handler does the same work, dead-letter files included.
 //!
 //! Per process: init (spawn → first `/next`), first invoke, then WARM warm
-//! invokes (best and median), peak RSS (VmHWM). The input is
+//! invokes (best and median), peak RSS (VmHWM). The Rust functions are alive
+//! together and their warm invocations interleave (one of each in turn, the
+//! order rotating), so the machine's bursts of load fall on all of them and
+//! the consumer's distance to the floors is also reported as the median over
+//! back-to-back pairs; Python, 20-40× slower, runs after them in each round.
+//! The input is
 //! `events::samples::msk_lambda_batch`: ~6 MB, ten partitions, keys, Camel
 //! headers, 1 % poison of all seven kinds, tombstones. The bench checks that
 //! the consumer's and Python's summaries agree field by field, and measures
@@ -62,7 +71,7 @@ fn floor(work: bool) -> anyhow::Result<()> {
     let config = msk_consumer::config::Config::from_lookup(|name| {
         (name == "DEAD_LETTER_DIR").then(|| std::env::temp_dir().display().to_string())
     })?;
-    tokio::runtime::Runtime::new()?.block_on(async {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
         let bodies = RawBodies::default();
         let (taken, config) = (&bodies, &config);
         let handler = service_fn(move |event: LambdaEvent<()>| async move {
@@ -116,17 +125,29 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
     // profiling build with symbols, say) in the same harness.
     let consumer = std::env::var_os("BENCH_CONSUMER_BIN")
         .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_msk-consumer")), PathBuf::from);
+    // BENCH_BASELINE_BIN adds that build as a fifth column, in the same
+    // rounds: a change to the consumer compared side by side with the build
+    // before it, on a machine whose speed moves from run to run.
+    let baseline = std::env::var_os("BENCH_BASELINE_BIN").map(PathBuf::from);
+    let mut names = vec!["msk-consumer", "floor", "floor+work", "python"];
+    if baseline.is_some() {
+        names.insert(1, "baseline");
+    }
     let mut runs: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
     for round in 0..rounds {
-        for name in ["msk-consumer", "floor", "floor+work", "python"] {
-            let dead_letters = scratch.join(format!("{name}-{round}"));
-            let command = match name {
-                "msk-consumer" => {
-                    let mut c = Command::new(&consumer);
-                    c.env("DEAD_LETTER_DIR", &dead_letters);
+        let command = |name: &str, dead_letters: &Path| -> anyhow::Result<Command> {
+            Ok(match (name, &baseline) {
+                ("baseline", Some(binary)) => {
+                    let mut c = Command::new(binary);
+                    c.env("DEAD_LETTER_DIR", dead_letters);
                     c
                 }
-                "floor" | "floor+work" => {
+                ("msk-consumer", _) => {
+                    let mut c = Command::new(&consumer);
+                    c.env("DEAD_LETTER_DIR", dead_letters);
+                    c
+                }
+                ("floor" | "floor+work", _) => {
                     let mut c = Command::new(std::env::current_exe()?);
                     c.arg(if name == "floor" { "--floor" } else { "--floor-work" });
                     c
@@ -136,12 +157,22 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
                     c.args(["-m", "awslambdaric", "python_lambda.handler"])
                         .current_dir(root.join("bench"))
                         .env("PYTHONPATH", root.join("bench"))
-                        .env("DEAD_LETTER_DIR", &dead_letters);
+                        .env("DEAD_LETTER_DIR", dead_letters);
                     c
                 }
-            };
-            let invokes = if name == "python" { python_warm(warm) } else { warm };
-            let run = measure(command, &event, invokes, &dead_letters).await?;
+            })
+        };
+        let mut rust = Vec::new();
+        for &name in names.iter().filter(|&&n| n != "python") {
+            let dead_letters = scratch.join(format!("{name}-{round}"));
+            rust.push(Function::start(name, command(name, &dead_letters)?, &event, dead_letters).await?);
+        }
+        interleave(&mut rust, &event, warm).await?;
+        let dead_letters = scratch.join(format!("python-{round}"));
+        let mut python_fn = Function::start("python", command("python", &dead_letters)?, &event, dead_letters).await?;
+        interleave(std::slice::from_mut(&mut python_fn), &event, python_warm(warm)).await?;
+        for function in rust.into_iter().chain([python_fn]) {
+            let (name, run) = function.finish();
             eprintln!(
                 "round {round} {name:>12}: init {:.2} ms, first {:.2} ms, warm best {:.2} ms",
                 run.init_ms,
@@ -379,40 +410,74 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Each invocation starts with `dead_letters` empty (emptied while the
-/// function waits for its next event, outside the timing): in a stream every
-/// batch writes new objects. The same batch again would replace its objects,
-/// and replacing a file by rename makes ext4 start writing it back at once
-/// (`auto_da_alloc`): 2-3 ms here, a retry's cost and not a batch's.
-async fn measure(mut command: Command, event: &Bytes, warm: usize, dead_letters: &Path) -> anyhow::Result<Run> {
-    let api = RuntimeApi::start().await?;
-    lambda_environment(&mut command, &api.address);
-    let spawned = Instant::now();
-    let mut child = command.spawn()?;
-    drain(&mut child);
-    let result = async {
-        let ready = api.wait_for_init(Duration::from_secs(60)).await?;
-        let init_ms = ready.duration_since(spawned).as_secs_f64() * 1000.0;
-        let (first_ms, mut last_response) = api.invoke(event.clone()).await?;
-        let mut warm_ms = Vec::with_capacity(warm);
-        for _ in 0..warm {
-            let _ = std::fs::remove_dir_all(dead_letters);
-            let (ms, response) = api.invoke(event.clone()).await?;
-            warm_ms.push(ms);
-            last_response = response;
+/// One function process under its own Runtime API: init and first invoke
+/// measured at start, warm invokes added by [`interleave`].
+struct Function {
+    name: &'static str,
+    api: RuntimeApi,
+    child: std::process::Child,
+    dead_letters: PathBuf,
+    run: Run,
+}
+
+impl Function {
+    async fn start(name: &'static str, mut command: Command, event: &Bytes, dead_letters: PathBuf) -> anyhow::Result<Self> {
+        let api = RuntimeApi::start().await?;
+        lambda_environment(&mut command, &api.address);
+        let spawned = Instant::now();
+        let mut child = command.spawn()?;
+        drain(&mut child);
+        let first = async {
+            let ready = api.wait_for_init(Duration::from_secs(60)).await?;
+            let init_ms = ready.duration_since(spawned).as_secs_f64() * 1000.0;
+            let (first_ms, last_response) = api.invoke(event.clone()).await?;
+            Ok::<_, anyhow::Error>(Run { init_ms, first_ms, warm_ms: Vec::new(), peak_rss_kib: 0, last_response })
         }
-        Ok::<_, anyhow::Error>(Run {
-            init_ms,
-            first_ms,
-            warm_ms,
-            peak_rss_kib: peak_rss_kib(child.id()),
-            last_response,
-        })
+        .await;
+        match first {
+            Ok(run) => Ok(Self { name, api, child, dead_letters, run }),
+            Err(error) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(error.context(format!("{name}: init and first invoke")))
+            }
+        }
     }
-    .await;
-    let _ = child.kill();
-    let _ = child.wait();
-    result
+
+    /// Each invocation starts with `dead_letters` empty (emptied while the
+    /// function waits for its next event, outside the timing): in a stream
+    /// every batch writes new objects. The same batch again would replace its
+    /// objects, and replacing a file by rename makes ext4 start writing it
+    /// back at once (`auto_da_alloc`): 2-3 ms here, a retry's cost and not a
+    /// batch's.
+    async fn invoke(&mut self, event: &Bytes) -> anyhow::Result<()> {
+        let _ = std::fs::remove_dir_all(&self.dead_letters);
+        let (ms, response) = self.api.invoke(event.clone()).await.map_err(|e| e.context(self.name))?;
+        self.run.warm_ms.push(ms);
+        self.run.last_response = response;
+        Ok(())
+    }
+
+    fn finish(mut self) -> (&'static str, Run) {
+        self.run.peak_rss_kib = peak_rss_kib(self.child.id());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        (self.name, self.run)
+    }
+}
+
+/// `warm` invocations of each function, interleaved: invocation `i` of every
+/// function runs before invocation `i + 1` of any, in an order that rotates,
+/// so a burst of load on this shared machine falls on all of them alike and
+/// invocation `i` of two functions can be compared as a pair.
+async fn interleave(functions: &mut [Function], event: &Bytes, warm: usize) -> anyhow::Result<()> {
+    for i in 0..warm {
+        let n = functions.len();
+        for k in 0..n {
+            functions[(i + k) % n].invoke(event).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn measure_init(mut command: Command) -> anyhow::Result<f64> {
@@ -474,6 +539,18 @@ fn check_summaries_agree(runs: &BTreeMap<&str, Vec<Run>>, scratch: &Path, rounds
     Ok(())
 }
 
+/// The median over invocation pairs (the `i`-th warm invocation of `a` and
+/// of `b` in the same round, run back to back) of `a − b`.
+fn paired_median(runs: &BTreeMap<&str, Vec<Run>>, a: &str, b: &str) -> f64 {
+    let (Some(a), Some(b)) = (runs.get(a), runs.get(b)) else { return f64::NAN };
+    let differences: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .flat_map(|(a, b)| a.warm_ms.iter().zip(&b.warm_ms).map(|(x, y)| x - y))
+        .collect();
+    median(&differences)
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for path in std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()) {
@@ -505,14 +582,16 @@ fn report(
     };
     let (consumer, floor, work, python) =
         (figures("msk-consumer"), figures("floor"), figures("floor+work"), figures("python"));
+    let baseline = runs.contains_key("baseline").then(|| figures("baseline"));
     println!("\n| function | init | first invoke | warm best | warm median | peak RSS |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
-    for (name, f) in [
-        ("msk-consumer (release)", &consumer),
+    let mut rows = vec![("msk-consumer (release)", &consumer)];
+    rows.extend(baseline.as_ref().map(|b| ("baseline (BENCH_BASELINE_BIN)", b)));
+    for (name, f) in rows.into_iter().chain([
         ("floor: body in, answer out", &floor),
         ("floor + parse + process_batch", &work),
         ("python (awslambdaric)", &python),
-    ] {
+    ]) {
         println!(
             "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} MiB |",
             f["init_ms_best"].as_f64().unwrap_or(f64::NAN),
@@ -527,9 +606,15 @@ fn report(
     let over_floor = get(&consumer, "warm_best_ms") - get(&floor, "warm_best_ms");
     let over_work = get(&consumer, "warm_best_ms") - get(&work, "warm_best_ms");
     let first_over_warm = get(&consumer, "first_invoke_ms_best") / get(&consumer, "warm_best_ms");
+    let paired_work = paired_median(runs, "msk-consumer", "floor+work");
     println!("\npython / msk-consumer (warm best): {ratio:.1}×");
     println!("msk-consumer − floor (warm best): {over_floor:.2} ms");
     println!("msk-consumer − (floor + parse + process_batch) (warm best): {over_work:.2} ms");
+    println!("msk-consumer − (floor + parse + process_batch) (median of paired invocations): {paired_work:.2} ms");
+    let paired_baseline = runs.contains_key("baseline").then(|| paired_median(runs, "msk-consumer", "baseline"));
+    if let Some(d) = paired_baseline {
+        println!("msk-consumer − baseline (median of paired invocations): {d:.2} ms");
+    }
     println!("msk-consumer first invoke / warm best: {first_over_warm:.2}×");
     println!("\ninit alone (best of {} spawns):", inits.values().map(Vec::len).max().unwrap_or(0));
     let mut init_json = serde_json::Map::new();
@@ -543,7 +628,10 @@ fn report(
         "floor": floor,
         "floor_with_work": work,
         "python": python,
+        "baseline": baseline,
         "consumer_minus_work_floor_ms": over_work,
+        "consumer_minus_work_floor_paired_median_ms": paired_work,
+        "consumer_minus_baseline_paired_median_ms": paired_baseline,
         "python_over_consumer": ratio,
         "consumer_minus_floor_ms": over_floor,
         "first_over_warm": first_over_warm,

@@ -11,7 +11,7 @@ use msk_consumer::ledger::RideLedger;
 use msk_consumer::raw_body::{RawBodies, RawBodyLayer};
 use msk_consumer::{handle_payload, Deps, Invocation};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
