@@ -15,8 +15,11 @@
 //! - **floor**: this bench binary run with `--floor`, a function on the same
 //!   runtime and body layer that only takes the body and answers: what the
 //!   Lambda path costs before any consumer work (the body transfer alone);
-//! - **floor + parse + process_batch** (`--floor-work`): the same plus the
-//!   work no implementation can skip, and nothing else;
+//! - **work floor** (`--floor-work`): the same plus the work no
+//!   implementation can skip, and nothing else: the event parse,
+//!   `process_batch` (decode, validate, aggregate, a letter per poison
+//!   record) and the dead-letter files, through the consumer's directory
+//!   sink (Python writes them too); no log lines, metrics or summary;
 //! - **baseline**, with `BENCH_BASELINE_BIN=path`: another build of the
 //!   consumer, to compare a change with the build before it;
 //! - **python**: `bench/python_lambda.py` under `awslambdaric` (AWS's Python
@@ -63,17 +66,22 @@ fn main() -> anyhow::Result<()> {
 
 /// The floors: the consumer's runtime and body layer, with no work at all
 /// (the body transfer and hand-off alone), or with only the work no
-/// implementation can skip (`work`: the event parse and `process_batch`:
-/// decode, validate, aggregate; no dead-letter writes, logs or summary).
+/// implementation can skip (`work`: the event parse, `process_batch`
+/// (decode, validate, aggregate, letters for the poison records) and the
+/// dead-letter files, through the consumer's own directory sink; no log
+/// lines, metrics or summary).
 fn floor(work: bool) -> anyhow::Result<()> {
     use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, Runtime};
+    use msk_consumer::dead_letter::{dir::DirSink, DeadLetterSink};
     use msk_consumer::raw_body::{RawBodies, RawBodyLayer};
-    let config = msk_consumer::config::Config::from_lookup(|name| {
-        (name == "DEAD_LETTER_DIR").then(|| std::env::temp_dir().display().to_string())
-    })?;
+    let config = msk_consumer::config::Config::from_env()?;
+    let sink = match &config.dead_letters {
+        msk_consumer::config::DeadLetterTarget::Dir(dir) => DirSink::new(dir),
+        msk_consumer::config::DeadLetterTarget::S3 { .. } => anyhow::bail!("the work floor takes DEAD_LETTER_DIR"),
+    };
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
         let bodies = RawBodies::default();
-        let (taken, config) = (&bodies, &config);
+        let (taken, config, sink) = (&bodies, &config, &sink);
         let handler = service_fn(move |event: LambdaEvent<()>| async move {
             let body = taken.take(&event.context.request_id).unwrap_or_default();
             if !work {
@@ -83,19 +91,27 @@ fn floor(work: bool) -> anyhow::Result<()> {
             let invocation =
                 msk_consumer::Invocation { request_id: event.context.request_id, now_ms: msk_consumer::epoch_ms() };
             let (stats, quarantine, _) = msk_consumer::process_batch(&parsed, &invocation, config);
-            Ok(json!({ "records": stats.records, "poison": stats.poison(), "partitions": quarantine.len() }))
+            let puts = futures::future::join_all(quarantine.iter().map(|batch| sink.put(batch))).await;
+            let stored = puts.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| Diagnostic {
+                error_type: "DeadLetterSinkUnavailable".into(),
+                error_message: e.to_string(),
+            })?;
+            Ok(json!({ "records": stats.records, "poison": stats.poison(), "objects": stored.len() }))
         });
         Runtime::new(handler).layer(RawBodyLayer::new(bodies.clone())).run().await.map_err(|e| anyhow::anyhow!(e))
     })
 }
 
-/// What one process measured.
 #[derive(Debug, Clone, serde::Serialize)]
 struct Run {
     init_ms: f64,
     first_ms: f64,
     warm_ms: Vec<f64>,
     peak_rss_kib: u64,
+    /// Minor page faults (fresh memory the kernel had to map) during the
+    /// first invocation and each warm one.
+    first_faults: u64,
+    warm_faults: Vec<u64>,
     #[serde(skip)]
     last_response: Value,
 }
@@ -150,6 +166,7 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
                 ("floor" | "floor+work", _) => {
                     let mut c = Command::new(std::env::current_exe()?);
                     c.arg(if name == "floor" { "--floor" } else { "--floor-work" });
+                    c.env("DEAD_LETTER_DIR", dead_letters);
                     c
                 }
                 _ => {
@@ -206,6 +223,11 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
 
 fn python_warm(warm: usize) -> usize {
     (warm / 3).max(3)
+}
+
+fn median_u64(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
 }
 
 fn best(v: &[f64]) -> f64 {
@@ -402,6 +424,15 @@ fn drain(child: &mut std::process::Child) {
     }
 }
 
+/// `minflt` of /proc/PID/stat: the tenth field, the sixth after the
+/// parenthesised command name.
+fn minor_faults(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(7)?.parse().ok()))
+        .unwrap_or(0)
+}
+
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -430,8 +461,18 @@ impl Function {
         let first = async {
             let ready = api.wait_for_init(Duration::from_secs(60)).await?;
             let init_ms = ready.duration_since(spawned).as_secs_f64() * 1000.0;
+            let before = minor_faults(child.id());
             let (first_ms, last_response) = api.invoke(event.clone()).await?;
-            Ok::<_, anyhow::Error>(Run { init_ms, first_ms, warm_ms: Vec::new(), peak_rss_kib: 0, last_response })
+            let first_faults = minor_faults(child.id()).saturating_sub(before);
+            Ok::<_, anyhow::Error>(Run {
+                init_ms,
+                first_ms,
+                warm_ms: Vec::new(),
+                peak_rss_kib: 0,
+                first_faults,
+                warm_faults: Vec::new(),
+                last_response,
+            })
         }
         .await;
         match first {
@@ -452,7 +493,9 @@ impl Function {
     /// batch's.
     async fn invoke(&mut self, event: &Bytes) -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(&self.dead_letters);
+        let before = minor_faults(self.child.id());
         let (ms, response) = self.api.invoke(event.clone()).await.map_err(|e| e.context(self.name))?;
+        self.run.warm_faults.push(minor_faults(self.child.id()).saturating_sub(before));
         self.run.warm_ms.push(ms);
         self.run.last_response = response;
         Ok(())
@@ -575,30 +618,35 @@ fn report(
         json!({
             "init_ms_best": best(&all.iter().map(|r| r.init_ms).collect::<Vec<_>>()),
             "first_invoke_ms_best": best(&all.iter().map(|r| r.first_ms).collect::<Vec<_>>()),
+            "first_invoke_ms_median": median(&all.iter().map(|r| r.first_ms).collect::<Vec<_>>()),
             "warm_best_ms": best(&warm),
             "warm_median_ms": median(&warm),
             "peak_rss_kib": all.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0),
+            "first_invoke_minor_faults_median": median_u64(all.iter().map(|r| r.first_faults).collect()),
+            "warm_minor_faults_median": median_u64(all.iter().flat_map(|r| r.warm_faults.iter().copied()).collect()),
         })
     };
     let (consumer, floor, work, python) =
         (figures("msk-consumer"), figures("floor"), figures("floor+work"), figures("python"));
     let baseline = runs.contains_key("baseline").then(|| figures("baseline"));
-    println!("\n| function | init | first invoke | warm best | warm median | peak RSS |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    println!("\n| function | init | first invoke | warm best | warm median | peak RSS | page faults first / warm |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut rows = vec![("msk-consumer (release)", &consumer)];
     rows.extend(baseline.as_ref().map(|b| ("baseline (BENCH_BASELINE_BIN)", b)));
     for (name, f) in rows.into_iter().chain([
         ("floor: body in, answer out", &floor),
-        ("floor + parse + process_batch", &work),
+        ("floor + parse + process_batch + dead-letter files", &work),
         ("python (awslambdaric)", &python),
     ]) {
         println!(
-            "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} MiB |",
+            "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} MiB | {} / {} |",
             f["init_ms_best"].as_f64().unwrap_or(f64::NAN),
             f["first_invoke_ms_best"].as_f64().unwrap_or(f64::NAN),
             f["warm_best_ms"].as_f64().unwrap_or(f64::NAN),
             f["warm_median_ms"].as_f64().unwrap_or(f64::NAN),
-            f["peak_rss_kib"].as_u64().unwrap_or(0) as f64 / 1024.0
+            f["peak_rss_kib"].as_u64().unwrap_or(0) as f64 / 1024.0,
+            f["first_invoke_minor_faults_median"],
+            f["warm_minor_faults_median"],
         );
     }
     let get = |f: &Value, k: &str| f[k].as_f64().unwrap_or(f64::NAN);
@@ -607,15 +655,18 @@ fn report(
     let over_work = get(&consumer, "warm_best_ms") - get(&work, "warm_best_ms");
     let first_over_warm = get(&consumer, "first_invoke_ms_best") / get(&consumer, "warm_best_ms");
     let paired_work = paired_median(runs, "msk-consumer", "floor+work");
+    let work_first_over_warm = get(&work, "first_invoke_ms_best") / get(&work, "warm_best_ms");
+    let first_over_work = get(&consumer, "first_invoke_ms_median") - get(&work, "first_invoke_ms_median");
     println!("\npython / msk-consumer (warm best): {ratio:.1}×");
     println!("msk-consumer − floor (warm best): {over_floor:.2} ms");
-    println!("msk-consumer − (floor + parse + process_batch) (warm best): {over_work:.2} ms");
-    println!("msk-consumer − (floor + parse + process_batch) (median of paired invocations): {paired_work:.2} ms");
+    println!("msk-consumer − work floor (warm best): {over_work:.2} ms");
+    println!("msk-consumer − work floor (median of paired invocations): {paired_work:.2} ms");
     let paired_baseline = runs.contains_key("baseline").then(|| paired_median(runs, "msk-consumer", "baseline"));
     if let Some(d) = paired_baseline {
         println!("msk-consumer − baseline (median of paired invocations): {d:.2} ms");
     }
-    println!("msk-consumer first invoke / warm best: {first_over_warm:.2}×");
+    println!("msk-consumer first invoke / warm best: {first_over_warm:.2}× (work floor: {work_first_over_warm:.2}×)");
+    println!("msk-consumer − work floor (first invoke, median over rounds): {first_over_work:.2} ms");
     println!("\ninit alone (best of {} spawns):", inits.values().map(Vec::len).max().unwrap_or(0));
     let mut init_json = serde_json::Map::new();
     for (name, times) in inits {
@@ -635,6 +686,8 @@ fn report(
         "python_over_consumer": ratio,
         "consumer_minus_floor_ms": over_floor,
         "first_over_warm": first_over_warm,
+        "work_floor_first_over_warm": work_first_over_warm,
+        "consumer_minus_work_floor_first_invoke_median_ms": first_over_work,
         "init_only": init_json,
     });
     std::fs::write(target.join("bench-lambda-path.json"), serde_json::to_vec_pretty(&out)?)?;
