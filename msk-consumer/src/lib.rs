@@ -16,6 +16,7 @@ pub mod config;
 pub mod dead_letter;
 pub mod decode;
 pub mod ledger;
+pub mod memory;
 pub mod metrics;
 pub mod raw_body;
 pub mod stats;

@@ -13,7 +13,11 @@ use msk_consumer::{handle_payload, Deps, Invocation};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
+    let keeps_memory = msk_consumer::memory::keep_freed_memory();
     lambda_runtime::tracing::init_default_subscriber();
+    if !keeps_memory {
+        tracing::warn!("the allocator did not take msk_consumer::memory's thresholds: freed pages may be faulted in again");
+    }
     let config = Config::from_env()?;
     let metrics = msk_consumer::metrics::init().map_err(|e| anyhow::anyhow!("metrics recorder: {e}"))?;
     let dead_letters = match &config.dead_letters {
