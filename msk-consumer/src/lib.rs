@@ -153,7 +153,10 @@ pub async fn handle<D: DeadLetterSink>(
     let puts = futures::future::join_all(quarantine.iter().map(|batch| deps.dead_letters.put(batch))).await;
     for (batch, put) in quarantine.iter().zip(puts) {
         match put {
-            Ok(location) => dead_letters.push(location),
+            Ok(location) => {
+                log_quarantine(batch, &location, &invocation.request_id);
+                dead_letters.push(location);
+            }
             Err(error) if deps.config.partial_batch_response => {
                 tracing::error!(error = %error, "dead letters not stored; reporting these records as failed");
                 let key = &batch.records_key;
@@ -226,7 +229,6 @@ pub fn process_batch<'e>(
                     stats.observe_poison(poison.kind());
                     let reason =
                         format!("record {index} of partition {} (offset {}): {poison}", &**records_key, record.offset);
-                    tracing::warn!(records_key = &**records_key, offset = record.offset, kind = poison.kind(), reason = %reason, "poison record quarantined");
                     letters.push(DeadLetter::new(records_key, record, poison.kind(), reason, &meta));
                 }
             }
@@ -236,6 +238,39 @@ pub fn process_batch<'e>(
         }
     }
     (stats, quarantine, ledger)
+}
+
+/// Reasons written out in full on a partition's quarantine line; the rest
+/// are counted, and every one is in the dead-letter object.
+const REASONS_PER_LINE: usize = 10;
+
+/// One warning per partition with poison records, once they are stored:
+/// how many, their offsets and kinds, the first reasons and the object that
+/// holds them all. One line per record would cost a log event per record,
+/// and a schema change that poisons a whole batch (thousands of records,
+/// again on every retry) would flood the log group and its bill.
+fn log_quarantine(batch: &DeadLetterBatch<'_>, location: &str, request_id: &str) {
+    let mut kinds: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for letter in &batch.letters {
+        *kinds.entry(letter.reason_kind).or_default() += 1;
+    }
+    let offsets: Vec<i64> = batch.letters.iter().map(|l| l.offset).collect();
+    let mut reasons: Vec<&str> = batch.letters.iter().take(REASONS_PER_LINE).map(|l| l.reason.as_str()).collect();
+    let more = batch.letters.len().saturating_sub(REASONS_PER_LINE);
+    let more_note = format!("and {more} more in the dead-letter object");
+    if more > 0 {
+        reasons.push(&more_note);
+    }
+    tracing::warn!(
+        request_id,
+        records_key = batch.records_key.as_str(),
+        poison = batch.letters.len(),
+        poison_by_kind = ?kinds,
+        offsets = ?offsets,
+        reasons = ?reasons,
+        dead_letters = location,
+        "poison records quarantined"
+    );
 }
 
 fn log_summary(summary: &BatchSummary, request_id: &str) {
