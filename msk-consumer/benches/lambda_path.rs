@@ -33,6 +33,9 @@
 //! order rotating), so the machine's bursts of load fall on all of them and
 //! the consumer's distance to the floors is also reported as the median over
 //! back-to-back pairs; Python, 20-40× slower, runs after them in each round.
+//! First invocations, one per process, are compared over further fresh
+//! processes of the consumer and the work floor (20, or 4 per round),
+//! started alternately and invoked once: the median of the pairs.
 //! The input is
 //! `events::samples::msk_lambda_batch`: ~6 MB, ten partitions, keys, Camel
 //! headers, 1 % poison of all seven kinds, tombstones. The bench checks that
@@ -153,35 +156,35 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
         names.insert(1, "baseline");
     }
     let mut runs: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
+    let command = |name: &str, dead_letters: &Path| -> anyhow::Result<Command> {
+        Ok(match (name, &baseline) {
+            ("baseline", Some(binary)) => {
+                let mut c = Command::new(binary);
+                c.env("DEAD_LETTER_DIR", dead_letters);
+                c
+            }
+            ("msk-consumer", _) => {
+                let mut c = Command::new(&consumer);
+                c.env("DEAD_LETTER_DIR", dead_letters);
+                c
+            }
+            ("floor" | "floor+work", _) => {
+                let mut c = Command::new(std::env::current_exe()?);
+                c.arg(if name == "floor" { "--floor" } else { "--floor-work" });
+                c.env("DEAD_LETTER_DIR", dead_letters);
+                c
+            }
+            _ => {
+                let mut c = Command::new(&python);
+                c.args(["-m", "awslambdaric", "python_lambda.handler"])
+                    .current_dir(root.join("bench"))
+                    .env("PYTHONPATH", root.join("bench"))
+                    .env("DEAD_LETTER_DIR", dead_letters);
+                c
+            }
+        })
+    };
     for round in 0..rounds {
-        let command = |name: &str, dead_letters: &Path| -> anyhow::Result<Command> {
-            Ok(match (name, &baseline) {
-                ("baseline", Some(binary)) => {
-                    let mut c = Command::new(binary);
-                    c.env("DEAD_LETTER_DIR", dead_letters);
-                    c
-                }
-                ("msk-consumer", _) => {
-                    let mut c = Command::new(&consumer);
-                    c.env("DEAD_LETTER_DIR", dead_letters);
-                    c
-                }
-                ("floor" | "floor+work", _) => {
-                    let mut c = Command::new(std::env::current_exe()?);
-                    c.arg(if name == "floor" { "--floor" } else { "--floor-work" });
-                    c.env("DEAD_LETTER_DIR", dead_letters);
-                    c
-                }
-                _ => {
-                    let mut c = Command::new(&python);
-                    c.args(["-m", "awslambdaric", "python_lambda.handler"])
-                        .current_dir(root.join("bench"))
-                        .env("PYTHONPATH", root.join("bench"))
-                        .env("DEAD_LETTER_DIR", dead_letters);
-                    c
-                }
-            })
-        };
         let mut rust = Vec::new();
         for &name in names.iter().filter(|&&n| n != "python") {
             let dead_letters = scratch.join(format!("{name}-{round}"));
@@ -204,6 +207,22 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
     }
     check_summaries_agree(&runs, &scratch, rounds)?;
 
+    // First invocations are one per process, too few in the rounds to
+    // compare two functions by: more fresh processes of the consumer and
+    // the work floor, alternating, each only started and invoked once.
+    let mut firsts: Vec<(f64, f64)> = Vec::new();
+    for i in 0..firsts_per_run(rounds) {
+        let mut pair = [0.0; 2];
+        let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
+        for k in order {
+            let name = ["msk-consumer", "floor+work"][k];
+            let dead_letters = scratch.join(format!("{name}-first-{i}"));
+            let function = Function::start(name, command(name, &dead_letters)?, &event, dead_letters).await?;
+            pair[k] = function.finish().1.first_ms;
+        }
+        firsts.push((pair[0], pair[1]));
+    }
+
     // Init alone for the other functions and the consumer with its S3 client.
     let release = consumer.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut inits: BTreeMap<String, Vec<f64>> = BTreeMap::new();
@@ -221,7 +240,13 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
         }
     }
 
-    report(&runs, &inits, &event, &target)
+    report(&runs, &firsts, &inits, &event, &target)
+}
+
+/// Extra fresh processes for the first-invoke comparison: 20, or more with
+/// more rounds.
+fn firsts_per_run(rounds: usize) -> usize {
+    (rounds * 4).max(20)
 }
 
 fn python_warm(warm: usize) -> usize {
@@ -455,7 +480,12 @@ struct Function {
 }
 
 impl Function {
-    async fn start(name: &'static str, mut command: Command, event: &Bytes, dead_letters: PathBuf) -> anyhow::Result<Self> {
+    async fn start(
+        name: &'static str,
+        mut command: Command,
+        event: &Bytes,
+        dead_letters: PathBuf,
+    ) -> anyhow::Result<Self> {
         let api = RuntimeApi::start().await?;
         lambda_environment(&mut command, &api.address);
         let spawned = Instant::now();
@@ -589,19 +619,9 @@ fn check_summaries_agree(runs: &BTreeMap<&str, Vec<Run>>, scratch: &Path, rounds
 /// of `b` in the same round, run back to back) of `a − b`.
 fn paired_median(runs: &BTreeMap<&str, Vec<Run>>, a: &str, b: &str) -> f64 {
     let (Some(a), Some(b)) = (runs.get(a), runs.get(b)) else { return f64::NAN };
-    let differences: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .flat_map(|(a, b)| a.warm_ms.iter().zip(&b.warm_ms).map(|(x, y)| x - y))
-        .collect();
+    let differences: Vec<f64> =
+        a.iter().zip(b).flat_map(|(a, b)| a.warm_ms.iter().zip(&b.warm_ms).map(|(x, y)| x - y)).collect();
     median(&differences)
-}
-
-/// The median over rounds of `a`'s first invocation minus `b`'s (started
-/// one after the other in the same round).
-fn paired_first_median(runs: &BTreeMap<&str, Vec<Run>>, a: &str, b: &str) -> f64 {
-    let (Some(a), Some(b)) = (runs.get(a), runs.get(b)) else { return f64::NAN };
-    median(&a.iter().zip(b).map(|(a, b)| a.first_ms - b.first_ms).collect::<Vec<_>>())
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -618,6 +638,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 fn report(
     runs: &BTreeMap<&str, Vec<Run>>,
+    firsts: &[(f64, f64)],
     inits: &BTreeMap<String, Vec<f64>>,
     event: &Bytes,
     target: &Path,
@@ -666,7 +687,13 @@ fn report(
     let first_over_warm = get(&consumer, "first_invoke_ms_best") / get(&consumer, "warm_best_ms");
     let paired_work = paired_median(runs, "msk-consumer", "floor+work");
     let work_first_over_warm = get(&work, "first_invoke_ms_best") / get(&work, "warm_best_ms");
-    let first_over_work = paired_first_median(runs, "msk-consumer", "floor+work");
+    let first_over_work = median(&firsts.iter().map(|(c, w)| c - w).collect::<Vec<_>>());
+    let (consumer_first, work_first) = (
+        median(&firsts.iter().map(|p| p.0).collect::<Vec<_>>()),
+        median(&firsts.iter().map(|p| p.1).collect::<Vec<_>>()),
+    );
+    let first_median_over_warm = consumer_first / get(&consumer, "warm_best_ms");
+    let work_first_median_over_warm = work_first / get(&work, "warm_best_ms");
     println!("\npython / msk-consumer (warm best): {ratio:.1}×");
     println!("msk-consumer − floor (warm best): {over_floor:.2} ms");
     println!("msk-consumer − work floor (warm best): {over_work:.2} ms");
@@ -676,7 +703,10 @@ fn report(
         println!("msk-consumer − baseline (median of paired invocations): {d:.2} ms");
     }
     println!("msk-consumer first invoke / warm best: {first_over_warm:.2}× (work floor: {work_first_over_warm:.2}×)");
-    println!("msk-consumer − work floor (first invoke, median over rounds of the pair): {first_over_work:.2} ms");
+    println!(
+        "first invokes of {} fresh processes each: msk-consumer median {consumer_first:.2} ms ({first_median_over_warm:.2}× its warm best), work floor {work_first:.2} ms ({work_first_median_over_warm:.2}×); msk-consumer − work floor, median over pairs: {first_over_work:.2} ms",
+        firsts.len()
+    );
     println!("\ninit alone (best of {} spawns):", inits.values().map(Vec::len).max().unwrap_or(0));
     let mut init_json = serde_json::Map::new();
     for (name, times) in inits {
@@ -698,6 +728,7 @@ fn report(
         "first_over_warm": first_over_warm,
         "work_floor_first_over_warm": work_first_over_warm,
         "consumer_minus_work_floor_first_invoke_median_ms": first_over_work,
+        "first_invokes": { "pairs": firsts.len(), "msk_consumer_median_ms": consumer_first, "work_floor_median_ms": work_first },
         "init_only": init_json,
     });
     std::fs::write(target.join("bench-lambda-path.json"), serde_json::to_vec_pretty(&out)?)?;

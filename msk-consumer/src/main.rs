@@ -16,7 +16,9 @@ async fn main() -> anyhow::Result<()> {
     let keeps_memory = msk_consumer::memory::keep_freed_memory();
     lambda_runtime::tracing::init_default_subscriber();
     if !keeps_memory {
-        tracing::warn!("the allocator did not take msk_consumer::memory's thresholds: freed pages may be faulted in again");
+        tracing::warn!(
+            "the allocator did not take msk_consumer::memory's thresholds: freed pages may be faulted in again"
+        );
     }
     let config = Config::from_env()?;
     let metrics = msk_consumer::metrics::init().map_err(|e| anyhow::anyhow!("metrics recorder: {e}"))?;
