@@ -245,28 +245,28 @@ pub fn process_batch<'e>(
 const REASONS_PER_LINE: usize = 10;
 
 /// One warning per partition with poison records, once they are stored:
-/// how many, their offsets and kinds, the first reasons and the object that
-/// holds them all. One line per record would cost a log event per record,
-/// and a schema change that poisons a whole batch (thousands of records,
-/// again on every retry) would flood the log group and its bill.
+/// how many, their kinds, the first and last offsets, the first reasons
+/// (each names its offset) and the object that holds them all. Its size is
+/// bounded whatever the batch holds (CloudWatch Logs cuts events at
+/// 256 KB). One line per record would cost a log event per record, and a
+/// schema change that poisons a whole batch (thousands of records, again on
+/// every retry) would flood the log group and its bill.
 fn log_quarantine(batch: &DeadLetterBatch<'_>, location: &str, request_id: &str) {
     let mut kinds: BTreeMap<&'static str, usize> = BTreeMap::new();
     for letter in &batch.letters {
         *kinds.entry(letter.reason_kind).or_default() += 1;
     }
-    let offsets: Vec<i64> = batch.letters.iter().map(|l| l.offset).collect();
     let mut reasons: Vec<&str> = batch.letters.iter().take(REASONS_PER_LINE).map(|l| l.reason.as_str()).collect();
     let more = batch.letters.len().saturating_sub(REASONS_PER_LINE);
-    let more_note = format!("and {more} more in the dead-letter object");
-    if more > 0 {
-        reasons.push(&more_note);
-    }
+    let more_note = (more > 0).then(|| format!("and {more} more in the dead-letter object"));
+    reasons.extend(more_note.as_deref());
     tracing::warn!(
         request_id,
         records_key = batch.records_key.as_str(),
         poison = batch.letters.len(),
         poison_by_kind = ?kinds,
-        offsets = ?offsets,
+        first_offset = batch.letters.first().map(|l| l.offset),
+        last_offset = batch.letters.last().map(|l| l.offset),
         reasons = ?reasons,
         dead_letters = location,
         "poison records quarantined"

@@ -56,6 +56,10 @@ fn cargo_lambda_invoke_handles_every_msk_sample() {
     assert_eq!(warnings.len(), 1, "{logs}");
     assert_eq!(warnings[0]["fields"]["poison"], 5);
     assert_eq!(warnings[0]["fields"]["records_key"], "carrides-2");
+    assert_eq!(
+        (warnings[0]["fields"]["first_offset"].as_i64(), warnings[0]["fields"]["last_offset"].as_i64()),
+        (Some(201), Some(207))
+    );
     let location = warnings[0]["fields"]["dead_letters"].as_str().expect("where the letters went");
     assert_eq!(std::path::Path::new(location), quarantined);
     let _ = std::fs::remove_dir_all(&scratch);
