@@ -151,9 +151,9 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
     // rounds: a change to the consumer compared side by side with the build
     // before it, on a machine whose speed moves from run to run.
     let baseline = std::env::var_os("BENCH_BASELINE_BIN").map(PathBuf::from);
-    let mut names = vec!["msk-consumer", "floor", "floor+work", "python"];
+    let mut rust_names = vec!["msk-consumer", "floor", "floor+work"];
     if baseline.is_some() {
-        names.insert(1, "baseline");
+        rust_names.insert(1, "baseline");
     }
     let mut runs: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
     let command = |name: &str, dead_letters: &Path| -> anyhow::Result<Command> {
@@ -186,7 +186,7 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
     };
     for round in 0..rounds {
         let mut rust = Vec::new();
-        for &name in names.iter().filter(|&&n| n != "python") {
+        for &name in &rust_names {
             let dead_letters = scratch.join(format!("{name}-{round}"));
             rust.push(Function::start(name, command(name, &dead_letters)?, &event, dead_letters).await?);
         }
@@ -480,20 +480,9 @@ struct Function {
 }
 
 impl Function {
-    async fn start(
-        name: &'static str,
-        mut command: Command,
-        event: &Bytes,
-        dead_letters: PathBuf,
-    ) -> anyhow::Result<Self> {
-        let api = RuntimeApi::start().await?;
-        lambda_environment(&mut command, &api.address);
-        let spawned = Instant::now();
-        let mut child = command.spawn()?;
-        drain(&mut child);
+    async fn start(name: &'static str, command: Command, event: &Bytes, dead_letters: PathBuf) -> anyhow::Result<Self> {
+        let (api, mut child, init_ms) = launch(command).await.map_err(|e| e.context(name))?;
         let first = async {
-            let ready = api.wait_for_init(Duration::from_secs(60)).await?;
-            let init_ms = ready.duration_since(spawned).as_secs_f64() * 1000.0;
             let before = minor_faults(child.id());
             let (first_ms, last_response) = api.invoke(event.clone()).await?;
             let first_faults = minor_faults(child.id()).saturating_sub(before);
@@ -513,7 +502,7 @@ impl Function {
             Err(error) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                Err(error.context(format!("{name}: init and first invoke")))
+                Err(error.context(format!("{name}: first invoke")))
             }
         }
     }
@@ -556,16 +545,30 @@ async fn interleave(functions: &mut [Function], event: &Bytes, warm: usize) -> a
     Ok(())
 }
 
-async fn measure_init(mut command: Command) -> anyhow::Result<f64> {
+/// Spawns a function under its own Runtime API, with Lambda's environment,
+/// and waits for its init to end (its first `/next`): the API, the process
+/// and the init time in ms. A function whose init fails is stopped.
+async fn launch(mut command: Command) -> anyhow::Result<(RuntimeApi, std::process::Child, f64)> {
     let api = RuntimeApi::start().await?;
     lambda_environment(&mut command, &api.address);
     let spawned = Instant::now();
     let mut child = command.spawn()?;
     drain(&mut child);
-    let ready = api.wait_for_init(Duration::from_secs(60)).await;
+    match api.wait_for_init(Duration::from_secs(60)).await {
+        Ok(ready) => Ok((api, child, ready.duration_since(spawned).as_secs_f64() * 1000.0)),
+        Err(error) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(error)
+        }
+    }
+}
+
+async fn measure_init(command: Command) -> anyhow::Result<f64> {
+    let (_api, mut child, init_ms) = launch(command).await?;
     let _ = child.kill();
     let _ = child.wait();
-    Ok(ready?.duration_since(spawned).as_secs_f64() * 1000.0)
+    Ok(init_ms)
 }
 
 /// The consumer's summary and Python's, field by field (latency depends on
