@@ -3,6 +3,7 @@
 //! the sample trigger payloads under `events/samples/`. No I/O.
 
 pub mod camel;
+pub mod connector;
 pub mod canonical;
 pub mod envelope;
 pub mod fast;
