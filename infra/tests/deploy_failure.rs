@@ -162,7 +162,8 @@ async fn a_failed_create_names_the_first_failing_resource_and_its_reason() {
         plugin_archive: Some(archive),
         plugin_sha256: Some(digest),
         artifacts_bucket: None,
-        plugin_repository: infra::package::plugin::MAVEN_CENTRAL.into(),
+        plugin_repository: connector_plugin::MAVEN_CENTRAL.into(),
+        extra_repositories: String::new(),
     });
     let err = deploy(&clients, &"kml".parse().expect("stack name"), &args).await.expect_err("the deployment fails");
     let message = err.to_string();
@@ -191,7 +192,8 @@ async fn a_stack_left_in_rollback_complete_is_explained_before_anything_is_uploa
         plugin_archive: None,
         plugin_sha256: None,
         artifacts_bucket: None,
-        plugin_repository: infra::package::plugin::MAVEN_CENTRAL.into(),
+        plugin_repository: connector_plugin::MAVEN_CENTRAL.into(),
+        extra_repositories: String::new(),
     });
     let err = deploy(&clients, &"kml".parse().expect("stack name"), &args).await.expect_err("refused");
     assert!(err.to_string().contains("is ROLLBACK_COMPLETE after a failed first deployment"), "{err}");

@@ -91,12 +91,12 @@ async fn deploy_redeploy_update_status_logs_and_destroy_against_moto() {
     let keys = bucket_keys(&aws, &bucket).await;
     assert_eq!(keys.len(), 4, "{keys:?}");
     let plugin_key =
-        keys.iter().find(|k| k.starts_with("plugins/camel-aws-kinesis-source-3.18.2-")).expect("plugin key");
+        keys.iter().find(|k| k.starts_with("plugins/camel-aws-kinesis-source-4.18.0-")).expect("plugin key");
     let plugin = aws.s3.get_object().bucket(&bucket).key(plugin_key).send().await.expect("get plugin");
     let plugin = plugin.body.collect().await.expect("plugin body").into_bytes();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(plugin.to_vec())).expect("plugin is a zip");
     let mut jar = String::new();
-    zip.by_name("camel-aws-kinesis-source-kafka-connector/camel-aws2-kinesis-3.18.2.jar")
+    zip.by_name("camel-aws-kinesis-source-kafka-connector/camel-aws2-kinesis-4.18.0.jar")
         .expect("jar kept at its path")
         .read_to_string(&mut jar)
         .expect("read jar");

@@ -1,8 +1,9 @@
-//! `infra package` fetching the Camel plugin from a Maven repository (a
-//! loopback one here: Maven Central is not reachable from CI): the published
-//! SHA-1 guards the transfer, the first download writes the SHA-256 pin, later
-//! runs use the cache and hold it to the pin, and a corrupted archive is
-//! refused with the reason, before anything is uploaded.
+//! `infra package` fetching the Camel plugin by its coordinates from Maven
+//! repositories (loopback ones here): a repository without it is skipped for
+//! the next (`MAVEN_EXTRA_REPOSITORIES`), the published SHA-1 guards the
+//! transfer, the first download writes a SHA-256 pin naming the repository,
+//! later runs use the cache and hold it to that pin, and a corrupted archive
+//! is refused with the reason, before anything is uploaded.
 
 mod support;
 
@@ -48,17 +49,19 @@ async fn the_plugin_is_downloaded_once_pinned_and_held_to_its_pin() {
     let archive = work.path().join("fixture.tar.gz");
     let digest = plugin_archive(&archive);
     let bytes = std::fs::read(&archive).expect("archive");
-    let url_path = infra::package::plugin::archive_url("/maven2");
+    let url_path = format!("/maven2/{}", events::connector::PLUGIN.path());
     let sha1 = hex::encode(sha1::Sha1::digest(&bytes));
     let repository = maven_repository(HashMap::from([
         (url_path.clone(), bytes.clone()),
-        (format!("{url_path}.sha1"), format!("{sha1}  {}\n", infra::package::plugin::archive_file_name()).into_bytes()),
+        (format!("{url_path}.sha1"), format!("{sha1}  {}\n", events::connector::PLUGIN.file_name()).into_bytes()),
     ]))
     .await;
     let lambdas = work.path().join("lambda");
     lambda_zips(&lambdas, "v1");
     let infra = Infra { endpoint: moto.endpoint(), cwd: work.path().to_path_buf() };
     let cache = work.path().join("cache");
+    // Maven Central (here: a loopback repository without the plugin) first, then the extra one.
+    let central = maven_repository(HashMap::new()).await;
     let package = |repo: &str| {
         let mut command = infra.command(&[
             "package",
@@ -68,6 +71,8 @@ async fn the_plugin_is_downloaded_once_pinned_and_held_to_its_pin() {
             "--lambda-dir",
             lambdas.to_str().expect("utf-8"),
             "--plugin-repository",
+            &central,
+            "--extra-repositories",
             repo,
         ]);
         command.env("XDG_CACHE_HOME", &cache);
@@ -77,10 +82,11 @@ async fn the_plugin_is_downloaded_once_pinned_and_held_to_its_pin() {
     let first = package(&repository);
     let (out, err) = text(&first);
     assert!(first.status.success(), "package failed:\n{out}\n{err}");
-    assert!(err.contains(&format!("pinned the plugin archive's SHA-256 {digest}")), "{err}");
+    assert!(err.contains(&format!("pinned the plugin archive's SHA-256 {digest} from {repository}")), "{err}");
     let pin = std::fs::read_to_string(work.path().join("infra/camel-plugin.sha256")).expect("pin written");
-    assert_eq!(pin.trim(), digest);
-    assert!(out.contains("ConnectorPluginKey=plugins/camel-aws-kinesis-source-3.18.2-"), "{out}");
+    let line = format!("{digest}  {}  {repository}", events::connector::PLUGIN);
+    assert!(pin.lines().any(|l| l == line), "the pin names its repository:\n{pin}");
+    assert!(out.contains("ConnectorPluginKey=plugins/camel-aws-kinesis-source-4.18.0-"), "{out}");
 
     // Second run: from the cache (the repository is gone), checked against the pin.
     let second = package("http://127.0.0.1:1/unreachable");
@@ -89,7 +95,7 @@ async fn the_plugin_is_downloaded_once_pinned_and_held_to_its_pin() {
     assert_eq!(err.matches("unchanged").count(), 4, "{err}");
 
     // A cached archive that no longer matches the pin is refused, and says why.
-    let cached = cache.join("kinesis-msk-lambda/camel").join(infra::package::plugin::archive_file_name());
+    let cached = cache.join("kinesis-msk-lambda/camel").join(events::connector::PLUGIN.file_name());
     let mut tampered = bytes.clone();
     tampered[20] ^= 0xff;
     std::fs::write(&cached, &tampered).expect("tamper");
@@ -100,6 +106,7 @@ async fn the_plugin_is_downloaded_once_pinned_and_held_to_its_pin() {
 
     // A transfer that does not match the repository's SHA-1 is refused too.
     std::fs::remove_file(&cached).expect("clear cache");
+    let _ = std::fs::remove_file(cache.join("kinesis-msk-lambda/camel").join(format!("{}.origin", events::connector::PLUGIN.file_name())));
     let corrupt = maven_repository(HashMap::from([
         (url_path.clone(), tampered),
         (format!("{url_path}.sha1"), sha1.into_bytes()),

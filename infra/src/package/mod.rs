@@ -3,20 +3,19 @@
 //! parameters that point the stack at exactly these artifacts.
 
 pub mod lambdas;
-pub mod plugin;
 pub mod upload;
 
 use std::path::{Path, PathBuf};
-
-use anyhow::Context;
 
 use crate::aws::Clients;
 use crate::names::StackName;
 use upload::{content_key, ArtifactsBucket, Upload};
 
-/// Where a digest pin for the downloaded plugin lives (relative to the
-/// repository root, where `make` runs the tool): written on the first
-/// download, checked on every later one. Commit it.
+/// The committed SHA-256 pins of the connector plugin (relative to the
+/// repository root, where `make` runs the tool): one line per repository it
+/// came from (Maven Central, an https mirror), written on the first download
+/// from it, checked on every later one. Commit it. Pins of `file://`
+/// repositories stay in the cache (`connector_plugin::pins`).
 pub const PLUGIN_PIN_FILE: &str = "infra/camel-plugin.sha256";
 
 #[derive(Debug, Clone, clap::Args)]
@@ -27,15 +26,18 @@ pub struct PackageArgs {
     /// Use the zips already in --lambda-dir instead of running `cargo lambda build --release --arm64`.
     #[arg(long)]
     pub skip_build: bool,
-    /// A local copy of the Camel plugin archive (camel-aws-kinesis-source-kafka-connector-<version>-package.tar.gz) instead of downloading it from Maven Central.
+    /// A local copy of the Camel plugin archive (camel-aws-kinesis-source-kafka-connector-<version>-package.tar.gz) instead of fetching it by its coordinates.
     #[arg(long)]
     pub plugin_archive: Option<PathBuf>,
-    /// Expected SHA-256 of the plugin archive (default: the pin in infra/camel-plugin.sha256).
+    /// Expected SHA-256 of the --plugin-archive copy.
     #[arg(long)]
     pub plugin_sha256: Option<String>,
-    /// Maven repository to download the plugin from (a mirror, if Maven Central is not reachable).
-    #[arg(long, env = "MAVEN_REPOSITORY", default_value = plugin::MAVEN_CENTRAL)]
+    /// Maven repository searched first for the plugin (default Maven Central; a company mirror replaces it).
+    #[arg(long, env = "MAVEN_REPOSITORY", default_value = connector_plugin::MAVEN_CENTRAL)]
     pub plugin_repository: String,
+    /// Repositories searched after it, in order (space- or comma-separated; file:// for a folder).
+    #[arg(long, env = "MAVEN_EXTRA_REPOSITORIES", default_value = "")]
+    pub extra_repositories: String,
     /// Artifacts bucket (default: <stack>-artifacts-<account>-<region>, created private if missing).
     #[arg(long)]
     pub artifacts_bucket: Option<String>,
@@ -65,43 +67,47 @@ fn parameter_for(function: &str) -> &'static str {
     }
 }
 
-fn cache_dir() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("kinesis-msk-lambda/camel")
-}
-
+/// The plugin archive, verified, as the ZIP MSK Connect takes.
 async fn plugin_zip(args: &PackageArgs) -> anyhow::Result<Vec<u8>> {
-    let pin = std::fs::read_to_string(PLUGIN_PIN_FILE).ok().map(|s| s.trim().to_owned());
-    let (path, expected) = match &args.plugin_archive {
-        Some(path) => (path.clone(), args.plugin_sha256.clone().or(pin)),
+    let (path, archive) = match &args.plugin_archive {
+        Some(path) => {
+            if args.plugin_sha256.is_none() {
+                eprintln!("warning: {} is not checked against a pin; pass --plugin-sha256", path.display());
+            }
+            (path.clone(), connector_plugin::read_verified(path, args.plugin_sha256.as_deref())?)
+        }
         None => {
-            eprintln!("fetching {}", plugin::archive_url(&args.plugin_repository));
-            let path = plugin::download(&args.plugin_repository, &cache_dir()).await?;
-            (path, args.plugin_sha256.clone().or(pin))
+            let fetched = fetch_plugin(args).await?;
+            let bytes = fetched.bytes()?;
+            (fetched.path, bytes)
         }
     };
-    let archive = plugin::read_verified(&path, expected.as_deref())?;
-    if expected.is_none() {
-        let digest = plugin::sha256_hex(&archive);
-        if args.plugin_archive.is_none() {
-            let pin_file = Path::new(PLUGIN_PIN_FILE);
-            if let Some(dir) = pin_file.parent() {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            }
-            std::fs::write(pin_file, format!("{digest}\n"))
-                .with_context(|| format!("writing the plugin pin {PLUGIN_PIN_FILE}"))?;
-            eprintln!("pinned the plugin archive's SHA-256 {digest} in {PLUGIN_PIN_FILE}: commit it");
-        } else {
-            eprintln!(
-                "warning: {} is not checked against a pin (SHA-256 {digest}); pass --plugin-sha256",
-                path.display()
-            );
-        }
+    Ok(connector_plugin::repackage_as_zip(&path, &archive)?)
+}
+
+/// `events::connector::PLUGIN` by its coordinates: the repositories in order,
+/// the published SHA-1, then the pin of the repository it came from.
+pub async fn fetch_plugin(args: &PackageArgs) -> anyhow::Result<connector_plugin::Fetched> {
+    let plugin = events::connector::PLUGIN;
+    let repositories = connector_plugin::Repositories::new(&args.plugin_repository, &args.extra_repositories);
+    eprintln!("fetching {plugin} from {}", repositories.0.join(", then "));
+    let cache = connector_plugin::cache_dir();
+    let pins = connector_plugin::Pins { committed: PLUGIN_PIN_FILE.into(), machine: cache.join("machine-pins.sha256") };
+    let fetched = connector_plugin::fetch(&plugin, &repositories, &cache, &pins).await?;
+    match &fetched.pin {
+        connector_plugin::PinOutcome::Matched(_) => {}
+        connector_plugin::PinOutcome::Recorded(file) if file == Path::new(PLUGIN_PIN_FILE) => eprintln!(
+            "pinned the plugin archive's SHA-256 {} from {} in {PLUGIN_PIN_FILE}: commit it",
+            fetched.sha256, fetched.repository
+        ),
+        connector_plugin::PinOutcome::Recorded(file) => eprintln!(
+            "pinned the plugin archive's SHA-256 {} from {} in {} (this machine only)",
+            fetched.sha256,
+            fetched.repository,
+            file.display()
+        ),
     }
-    Ok(plugin::repackage_as_zip(&path, &archive)?)
+    Ok(fetched)
 }
 
 pub async fn package(clients: &Clients, stack: &StackName, args: &PackageArgs) -> anyhow::Result<Artifacts> {
@@ -129,7 +135,7 @@ pub async fn package(clients: &Clients, stack: &StackName, args: &PackageArgs) -
         report(&bucket.name, &key, bytes.len(), bucket.upload(&key, bytes).await?);
         keys.push((parameter_for(function), key));
     }
-    let key = content_key("plugins", &format!("camel-aws-kinesis-source-{}", plugin::CAMEL_VERSION), &plugin);
+    let key = content_key("plugins", &format!("camel-aws-kinesis-source-{}", events::connector::PLUGIN.version), &plugin);
     report(&bucket.name, &key, plugin.len(), bucket.upload(&key, plugin).await?);
     keys.push(("ConnectorPluginKey", key));
     Ok(Artifacts { bucket: bucket.name, account, keys })

@@ -6,7 +6,7 @@
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration};
 
-use super::plugin::sha256_hex;
+use connector_plugin::sha256_hex;
 use crate::aws::describe;
 
 pub struct ArtifactsBucket<'a> {

@@ -1,8 +1,9 @@
 //! The Camel aws-kinesis-source connector on MSK Connect: the plugin from the
-//! artifacts bucket, the seed's connector properties (names made consistent,
-//! the record key taken from the Kinesis partition key so one order stays on
-//! one Kafka partition), IAM auth and TLS to the cluster, worker logs in
-//! CloudWatch, and a role that reads this stream and writes this topic only.
+//! artifacts bucket (`events::connector::PLUGIN`, Kafka Connect 3.7.x), the
+//! properties of `events::connector::properties` (the ones the local Kafka
+//! Connect worker runs in the tests), IAM auth and TLS to the cluster, worker
+//! logs in CloudWatch, and a role that reads this stream, writes this topic
+//! and Connect's internal topics only.
 
 use serde_json::json;
 
@@ -12,9 +13,6 @@ use super::model::{get_att, r#ref, sub, Resource, Template};
 use super::network::{CLIENT_SG, PRIVATE_SUBNETS};
 use super::settings::Settings;
 use super::stream::STREAM;
-
-pub const CONNECTOR_CLASS: &str =
-    "org.apache.camel.kafkaconnector.awskinesissource.CamelAwskinesissourceSourceConnector";
 
 pub fn add(t: &mut Template, s: &Settings) {
     t.add(
@@ -50,19 +48,20 @@ pub fn add(t: &mut Template, s: &Settings) {
               "kafka-cluster:ReadData", "kafka-cluster:CreateTopic", "kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"],
             &[&s.topic, connect_topics[0]], &["connect-*", "__amazon_msk_connect_*"]),
     ]));
-    let properties = json!({
-        "connector.class": CONNECTOR_CLASS,
-        "tasks.max": "1",
-        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
-        "value.converter": "org.apache.kafka.connect.storage.StringConverter",
-        "topics": s.topic,
-        "camel.kamelet.aws-kinesis-source.region": r#ref("AWS::Region"),
-        "camel.kamelet.aws-kinesis-source.stream": r#ref(STREAM),
-        "camel.source.camelMessageHeaderKey": "CamelAwsKinesisPartitionKey"
-    });
+    let properties: serde_json::Map<String, serde_json::Value> = events::connector::properties(&s.topic)
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                events::connector::Value::Fixed(v) => json!(v),
+                events::connector::Value::Region => r#ref("AWS::Region"),
+                events::connector::Value::StreamName => r#ref(STREAM),
+            };
+            (key.to_owned(), value)
+        })
+        .collect();
     t.add("Connector", Resource::new("AWS::KafkaConnect::Connector", json!({
         "ConnectorName": sub("${AWS::StackName}-kinesis-source"),
-        "KafkaConnectVersion": "2.7.1",
+        "KafkaConnectVersion": events::connector::MSK_CONNECT_VERSION,
         "Capacity": {"ProvisionedCapacity": {"McuCount": 1, "WorkerCount": 1}},
         "ConnectorConfiguration": properties,
         "KafkaCluster": {"ApacheKafkaCluster": {

@@ -94,8 +94,8 @@ pub fn plugin_archive(path: &Path) -> String {
     let file = std::fs::File::create(path).expect("create archive");
     let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(file, flate2::Compression::default()));
     for (name, content) in [
-        ("camel-aws-kinesis-source-kafka-connector/camel-aws-kinesis-source-kafka-connector-3.18.2.jar", "connector"),
-        ("camel-aws-kinesis-source-kafka-connector/camel-aws2-kinesis-3.18.2.jar", "component"),
+        ("camel-aws-kinesis-source-kafka-connector/camel-aws-kinesis-source-kafka-connector-4.18.0.jar", "connector"),
+        ("camel-aws-kinesis-source-kafka-connector/camel-aws2-kinesis-4.18.0.jar", "component"),
         ("camel-aws-kinesis-source-kafka-connector/LICENSE.txt", "Apache-2.0"),
     ] {
         let mut header = tar::Header::new_gnu();
@@ -105,7 +105,7 @@ pub fn plugin_archive(path: &Path) -> String {
         tar.append_data(&mut header, name, content.as_bytes()).expect("tar entry");
     }
     tar.into_inner().expect("tar").finish().expect("gzip");
-    infra::package::plugin::sha256_hex(&std::fs::read(path).expect("read archive"))
+    connector_plugin::sha256_hex(&std::fs::read(path).expect("read archive"))
 }
 
 /// The `infra` binary as a user runs it, with AWS pointed at `endpoint`.
