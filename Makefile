@@ -12,7 +12,9 @@ NODE_TOOLS  := tools/node_modules
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 # Apache Kafka's jars (Maven Central) live in a cache outside the clone.
-KAFKA_LIBS  := $(shell bash tools/install-kafka.sh --path)
+KAFKA_LIBS  := $(shell bash tools/install-jars.sh kafka --path)
+# The Kafka Connect worker (connect-runtime 3.7.x) the Camel connector runs on.
+CONNECT_LIBS := $(shell bash tools/install-jars.sh connect --path)
 
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
@@ -22,7 +24,7 @@ NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-tools: system-packages $(VENV)/.installed $(NODE_TOOLS)/.installed $(CFN_GUARD) kafka ## Install cargo-lambda, moto, cfn-lint, checkov, awslambdaric (PyPI), kinesalite (npm), cfn-guard (crates) into the repo and Apache Kafka (Maven Central) into ~/.cache
+tools: system-packages $(VENV)/.installed $(NODE_TOOLS)/.installed $(CFN_GUARD) kafka ## Install cargo-lambda, moto, cfn-lint, checkov, awslambdaric (PyPI), kinesalite (npm), cfn-guard (crates) into the repo and Apache Kafka + Kafka Connect (Maven Central) into ~/.cache
 
 system-packages:
 	@bash tools/install-system-packages.sh
@@ -97,10 +99,13 @@ else
 	cargo test --workspace
 endif
 
-kafka: $(KAFKA_LIBS)/.installed ## Fetch Apache Kafka (the broker the local stack runs) from Maven Central into ~/.cache
+kafka: $(KAFKA_LIBS)/.installed $(CONNECT_LIBS)/.installed ## Fetch Apache Kafka (the broker) and Kafka Connect (the connector's worker) from Maven Central into ~/.cache
 
 $(KAFKA_LIBS)/.installed: tools/kafka/pom.xml
-	@bash tools/install-kafka.sh >/dev/null
+	@bash tools/install-jars.sh kafka >/dev/null
+
+$(CONNECT_LIBS)/.installed: tools/connect/pom.xml
+	@bash tools/install-jars.sh connect >/dev/null
 
 lint: ## Formatting and clippy with warnings as errors
 	cargo fmt --all --check

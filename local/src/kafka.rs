@@ -86,6 +86,20 @@ impl Broker {
         }
     }
 
+    /// Records in `topic`: the sum of its partitions' high watermarks (blocking).
+    pub fn records_in(&self, topic: &str) -> anyhow::Result<u64> {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let client: BaseConsumer = ClientConfig::new().set("bootstrap.servers", self.bootstrap_servers()).create()?;
+        let timeout = std::time::Duration::from_secs(5);
+        let metadata = client.fetch_metadata(Some(topic), timeout)?;
+        let mut total = 0;
+        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+            let (_, high) = client.fetch_watermarks(topic, partition.id(), timeout)?;
+            total += u64::try_from(high).unwrap_or(0);
+        }
+        Ok(total)
+    }
+
     /// Takes broker `id` down: connections are refused until
     /// [`Broker::broker_up`]. Apache Kafka is one broker: its process is
     /// killed.

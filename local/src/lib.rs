@@ -1,10 +1,10 @@
 //! The pipeline on one machine, over the real protocols: a Kinesis emulator
-//! (kinesalite) on loopback, fault injection in front of it, and the pieces
-//! the AWS-managed parts are replaced with. Orchestration only: no business
-//! logic lives here.
+//! (kinesalite) on loopback, Apache Kafka, Kafka Connect with the real Camel
+//! connector, and the pieces the AWS-managed parts are replaced with.
+//! Orchestration only: no business logic lives here.
 
 pub mod apache_kafka;
-pub mod bridge;
+pub mod connect;
 pub mod esm;
 pub mod kafka;
 pub mod kinesis;

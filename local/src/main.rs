@@ -16,7 +16,7 @@ use local::state;
 
 #[derive(Parser)]
 #[command(
-    about = "Run the Kinesis → MSK → Lambda pipeline locally: kinesalite, a Kafka broker, the Camel-compatible bridge, the event source mapping poller and both functions under cargo lambda watch. Set KAFKA_BOOTSTRAP_SERVERS to use a real broker instead of librdkafka's mock cluster."
+    about = "Run the Kinesis → MSK → Lambda pipeline locally: kinesalite, Apache Kafka, Kafka Connect with the real Camel aws-kinesis-source connector, the event source mapping poller and both functions under cargo lambda watch. The connector plugin is fetched by its Maven coordinates from Maven Central, then MAVEN_EXTRA_REPOSITORIES."
 )]
 struct Cli {
     /// Where dead letters, the ride ledger, logs and the on-failure objects go.
@@ -95,7 +95,7 @@ async fn run_cli() -> anyhow::Result<()> {
         Command::Up { rides_per_invoke, invokes_per_second } => {
             run(cli.data_dir, rides_per_invoke, invokes_per_second, None, Duration::MAX).await
         }
-        Command::Status => status(&cli.data_dir),
+        Command::Status => status(&cli.data_dir).await,
         Command::Down { timeout } => down(&cli.data_dir, Duration::from_secs(timeout)).await,
     }
 }
@@ -113,7 +113,7 @@ fn live_state(data_dir: &std::path::Path) -> anyhow::Result<Option<state::RunSta
     }
 }
 
-fn status(data_dir: &std::path::Path) -> anyhow::Result<()> {
+async fn status(data_dir: &std::path::Path) -> anyhow::Result<()> {
     let Some(s) = live_state(data_dir)? else {
         println!("local stack: not running (from {}); start it with `make local-up`", data_dir.display());
         return Ok(());
@@ -128,6 +128,8 @@ fn status(data_dir: &std::path::Path) -> anyhow::Result<()> {
     );
     println!("  kinesis   {}  stream {}", s.kinesis_endpoint, s.stream);
     println!("  kafka     {}  topic {}", s.kafka_bootstrap, s.topic);
+    println!("  connect   {}  (Kafka Connect REST API)", s.connect_endpoint);
+    println!("            {}", connect_status(&s).await);
     println!("  lambda    {}  (Invoke API of cargo lambda watch)", s.lambda_endpoint);
     match c.function_host_pid {
         Some(pid) if state::alive(pid) => {
@@ -147,6 +149,34 @@ fn status(data_dir: &std::path::Path) -> anyhow::Result<()> {
         age(c.updated_unix_ms)
     );
     Ok(())
+}
+
+/// The worker's process, the connector's and task's states, and the plugin version, from its REST API.
+async fn connect_status(s: &state::RunState) -> String {
+    let worker = match s.connect_pid {
+        Some(pid) if state::alive(pid) => format!("worker pid {pid}"),
+        _ => "worker NOT RUNNING".to_owned(),
+    };
+    let get = |path: &str| {
+        let url = format!("{}{path}", s.connect_endpoint);
+        async move {
+            let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().ok()?;
+            serde_json::from_slice::<serde_json::Value>(&client.get(url).send().await.ok()?.bytes().await.ok()?).ok()
+        }
+    };
+    let status = get(&format!("/connectors/{}/status", local::connect::CONNECTOR_NAME)).await;
+    let plugins = get("/connector-plugins").await;
+    let state = |v: &serde_json::Value| v["state"].as_str().unwrap_or("?").to_owned();
+    let connector = status.as_ref().map_or("unreachable".to_owned(), |st| {
+        let tasks: Vec<String> = st["tasks"].as_array().map(|t| t.iter().map(state).collect()).unwrap_or_default();
+        format!("connector {} {} (tasks: {})", local::connect::CONNECTOR_NAME, state(&st["connector"]), tasks.join(", "))
+    });
+    let version = plugins
+        .as_ref()
+        .and_then(|p| p.as_array()?.iter().find(|p| p["class"] == events::connector::CONNECTOR_CLASS).cloned())
+        .and_then(|p| p["version"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned());
+    format!("{worker}, {connector}, plugin {} {version}", events::connector::PLUGIN.artifact)
 }
 
 async fn down(data_dir: &std::path::Path, timeout: Duration) -> anyhow::Result<()> {
@@ -200,15 +230,20 @@ async fn run(
     let run_dir = data_dir.join(format!("run-{}", std::process::id()));
     let mut options = StackOptions::new(&run_dir);
     options.rides_per_schedule = rides_per_invoke;
+    build_functions()?;
     let broker = Broker::from_env(3, &run_dir)?;
-    eprintln!("starting: kinesalite, {}, cargo lambda watch (data in {})", broker.describe(), run_dir.display());
+    eprintln!(
+        "starting: kinesalite, {}, Kafka Connect with the Camel connector, cargo lambda watch (data in {})",
+        broker.describe(),
+        run_dir.display()
+    );
     let mut stack = LocalStack::start(options, broker).await?;
-    let spinner = ProgressBar::new_spinner().with_message("compiling and starting the functions (first run only)...");
+    print_connector(&stack).await;
+    let spinner = ProgressBar::new_spinner().with_message("starting the functions...");
     spinner.enable_steady_tick(Duration::from_millis(120));
     stack.warm_up().await?;
     spinner.finish_with_message("functions ready");
 
-    let bridge = stack.spawn_bridge();
     let poller = stack.spawn_poller(stack.esm_settings())?;
     stack.wait_for_poller(Duration::from_secs(60)).await?;
     let started = Instant::now();
@@ -238,12 +273,19 @@ async fn run(
         kafka_bootstrap: stack.broker.bootstrap_servers(),
         topic: stack.options.topic.clone(),
         lambda_endpoint: stack.watch.endpoint(),
+        connect_endpoint: stack.connect.rest_endpoint(),
+        connect_pid: stack.connect.pid(),
         counters: state::Counters::default(),
     };
     let mut next_publish = Instant::now();
+    let mut written = 0;
+    let mut next_count = Instant::now();
     loop {
         let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + 1;
-        let written = stack.bridge_stats.records_written.load(Ordering::Relaxed);
+        if Instant::now() >= next_count {
+            next_count += Duration::from_secs(1);
+            written = stack.records_in_kafka().unwrap_or(written);
+        }
         let done = rides_taken(&stack);
         for (bar, value) in [(&produced, sent), (&kafka, written), (&consumed, done)] {
             if target.is_none() {
@@ -277,7 +319,7 @@ async fn run(
             state::write(&data_dir, &published)?;
         }
         let finished = schedule.is_finished() && done >= sent && written >= sent;
-        let broken = bridge.is_finished() || poller.is_finished() || stack.function_host.is_finished();
+        let broken = !stack.connect.is_running() || poller.is_finished() || stack.function_host.is_finished();
         if finished || deadline.is_some_and(|d| Instant::now() > d) || broken {
             break;
         }
@@ -297,9 +339,9 @@ async fn run(
     // reach the consumer before the report, rather than count it as lost.
     let drain_until = Instant::now() + Duration::from_secs(30);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    while Instant::now() < drain_until && !bridge.is_finished() && !poller.is_finished() {
+    while Instant::now() < drain_until && stack.connect.is_running() && !poller.is_finished() {
         let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + 1;
-        let written = stack.bridge_stats.records_written.load(Ordering::Relaxed);
+        let written = stack.records_in_kafka().unwrap_or(0);
         let done = rides_taken(&stack);
         if written >= sent && done >= written {
             break;
@@ -308,13 +350,9 @@ async fn run(
     }
     // Let in-flight batches finish before reading the ledger.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    // Stop the clients before the stack (and the mock cluster) goes away.
-    for task in [bridge, poller] {
-        task.abort();
-        let _ = task.await;
-    }
-    // Shard readers are aborted with the bridge; let the runtime drop them.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Stop the poller before the stack (and the mock cluster) goes away.
+    poller.abort();
+    let _ = poller.await;
 
     let report = report::of_stack(&stack, elapsed).await?;
     println!("\n{report}");
@@ -331,7 +369,14 @@ async fn run(
         stack.esm_stats.service_errors.load(Ordering::Relaxed)
     );
     println!("broker                {}", stack.broker.describe());
-    println!("connector             {}", local::bridge::DESCRIPTION);
+    println!("connector             {}", stack.connect.describe());
+    println!(
+        "                      plugin version {} (as the worker lists it), {} records in Kafka ({} duplicates), {} dropped in the task's hand-off",
+        stack.connect.plugin_version().await.unwrap_or_else(|e| format!("unknown ({e})")),
+        stack.records_in_kafka().unwrap_or(0),
+        stack.records_in_kafka().unwrap_or(0).saturating_sub((report.in_kinesis + report.poison_in_kinesis) as u64),
+        stack.connect.dropped_in_handoff()
+    );
     println!("mapping               the template's: {}", stack.esm_settings().describe());
     println!("(details: {})", run_dir.display());
     std::fs::write(run_dir.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
@@ -342,6 +387,38 @@ async fn run(
     }
     anyhow::ensure!(report.lost == 0, "{} rides were lost", report.lost);
     Ok(())
+}
+
+/// Builds both functions the way `cargo lambda watch` will run them, with
+/// cargo's own progress on screen, before any clock starts: on a fresh clone
+/// the first build takes minutes, which an invocation must not wait for.
+fn build_functions() -> anyhow::Result<()> {
+    eprintln!("building the functions (producer, msk-consumer) as cargo lambda watch runs them...");
+    let mut command = local::tools::cargo();
+    command.args(["build", "--bin", "producer", "--bin", "msk-consumer"]);
+    if let Some(profile) = std::env::var("LOCAL_FUNCTIONS_PROFILE").ok().filter(|p| !p.is_empty()) {
+        command.args(["--profile", &profile]);
+    }
+    let status = command.status().map_err(|e| anyhow::anyhow!("running cargo build: {e}"))?;
+    anyhow::ensure!(status.success(), "building the functions failed ({status}): see cargo's output above");
+    Ok(())
+}
+
+/// The connector's properties: the template's, and what only this loopback run adds.
+async fn print_connector(stack: &LocalStack) {
+    let connect = &stack.connect;
+    let version = connect.plugin_version().await.unwrap_or_else(|e| format!("unknown ({e})"));
+    eprintln!("connector: {}, plugin version {version}, task RUNNING", connect.describe());
+    eprintln!("  properties (events::connector, as the template deploys them):");
+    for (key, value) in &connect.config {
+        if !connect.local_only.iter().any(|(k, _, _)| k == key) {
+            eprintln!("    {key}={value}");
+        }
+    }
+    eprintln!("  added for this loopback run only:");
+    for (key, value, why) in &connect.local_only {
+        eprintln!("    {key}={value}    ({why})");
+    }
 }
 
 /// Rides the consumer took so far, for progress: its summaries' count, or,

@@ -85,7 +85,7 @@ pub fn count_dead_letters(dir: &Path) -> usize {
 }
 
 /// The distinct Kinesis records (by sequence number) among the dead letters:
-/// a record the bridge delivered twice is quarantined twice, once per offset.
+/// a record the connector delivered twice is quarantined twice, once per offset.
 pub fn distinct_dead_letters(dir: &Path) -> anyhow::Result<HashSet<String>> {
     let mut distinct = HashSet::new();
     for file in jsonl_files(dir) {

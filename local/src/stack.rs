@@ -1,8 +1,7 @@
 //! Starts the whole pipeline on loopback, in dependency order: Kinesis
-//! emulator and stream, Kafka broker and topics, both functions under
-//! `cargo lambda watch`, then the bridge, the mapping's poller and the
-//! schedule as tasks that can be stopped and restarted (the fault tests kill
-//! the bridge this way).
+//! emulator and stream, Kafka broker and topic, the Kafka Connect worker with
+//! the Camel connector, both functions under `cargo lambda watch`, then the
+//! mapping's poller and the schedule as tasks.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +9,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::bridge::{self, BridgeConfig, BridgeStats};
+use crate::connect::KafkaConnect;
 use crate::esm::{EsmPoller, EsmSettings, EsmStats, FunctionInvoker};
 use crate::kafka::Broker;
 use crate::kinesis::{self, Kinesalite};
@@ -46,11 +45,12 @@ pub struct LocalStack {
     pub kinesalite: Kinesalite,
     pub kinesis: aws_sdk_kinesis::Client,
     pub broker: Broker,
+    /// Kafka Connect with the real Camel aws-kinesis-source connector.
+    pub connect: KafkaConnect,
     pub watch: Arc<LambdaWatch>,
     /// Restarts `cargo lambda watch` when it dies; ends with an error when it
     /// keeps dying (see [`crate::lambda_watch::supervise`]).
     pub function_host: JoinHandle<anyhow::Result<()>>,
-    pub bridge_stats: Arc<BridgeStats>,
     pub esm_stats: Arc<EsmStats>,
     pub schedule_stats: Arc<ScheduleStats>,
 }
@@ -66,7 +66,14 @@ impl LocalStack {
         let kinesis = kinesis::client(&kinesalite.endpoint());
         kinesis::create_stream(&kinesis, &options.stream, options.shards).await?;
         broker.create_topic(&options.topic, options.partitions).await?;
-        broker.create_topic(&BridgeConfig::new(&options.stream, &options.topic, "").offsets_topic, 1).await?;
+        let connect = KafkaConnect::start(
+            &options.data_dir.join("connect"),
+            &broker.bootstrap_servers(),
+            &kinesalite.endpoint(),
+            &options.stream,
+            &options.topic,
+        )
+        .await?;
         let env = function_environment(&options, &kinesalite.endpoint());
         let watch = Arc::new(LambdaWatch::start(&env, &options.data_dir.join("functions.log"))?);
         let function_host = tokio::spawn(crate::lambda_watch::supervise(Arc::downgrade(&watch)));
@@ -75,9 +82,9 @@ impl LocalStack {
             kinesalite,
             kinesis,
             broker,
+            connect,
             watch,
             function_host,
-            bridge_stats: Arc::default(),
             esm_stats: Arc::default(),
             schedule_stats: Arc::default(),
         })
@@ -100,13 +107,10 @@ impl LocalStack {
         Ok(())
     }
 
-    pub fn bridge_config(&self) -> BridgeConfig {
-        BridgeConfig::new(&self.options.stream, &self.options.topic, &self.broker.bootstrap_servers())
-    }
-
-    pub fn spawn_bridge(&self) -> JoinHandle<anyhow::Result<()>> {
-        self.bridge_stats.restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tokio::spawn(bridge::run(self.bridge_config(), self.kinesis.clone(), self.bridge_stats.clone()))
+    /// Records in the pipeline's topic (the sum of its partitions' high
+    /// watermarks): what the connector wrote, duplicates included.
+    pub fn records_in_kafka(&self) -> anyhow::Result<u64> {
+        tokio::task::block_in_place(|| self.broker.records_in(&self.options.topic))
     }
 
     /// The mapping's settings for this stack: the template's (see [`esm_settings`]).

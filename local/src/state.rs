@@ -36,6 +36,11 @@ pub struct RunState {
     pub kafka_bootstrap: String,
     pub topic: String,
     pub lambda_endpoint: String,
+    /// Kafka Connect's REST API (the connector's worker).
+    #[serde(default)]
+    pub connect_endpoint: String,
+    #[serde(default)]
+    pub connect_pid: Option<u32>,
     pub counters: Counters,
 }
 
@@ -123,6 +128,8 @@ mod tests {
             kafka_bootstrap: "127.0.0.1:2".into(),
             topic: "carrides".into(),
             lambda_endpoint: "http://127.0.0.1:3".into(),
+            connect_endpoint: "http://127.0.0.1:4".into(),
+            connect_pid: None,
             counters: Counters { produced: 5, ..Counters::default() },
         };
         write(&dir, &state).expect("write");

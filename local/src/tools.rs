@@ -89,17 +89,27 @@ pub fn cache_dir() -> PathBuf {
 /// The Apache Kafka version of the local broker: the one `tools/kafka/pom.xml` resolves.
 pub const KAFKA_VERSION: &str = "3.8.1";
 
-/// Apache Kafka's jars, copied from Maven Central by `tools/install-kafka.sh`
-/// (run by `make tools`).
+/// Apache Kafka's jars, copied from Maven Central by `tools/install-jars.sh
+/// kafka` (run by `make tools`).
 pub fn kafka_libs() -> Result<PathBuf, MissingTool> {
-    let path = cache_dir().join(format!("kafka-{KAFKA_VERSION}/libs"));
+    installed_jars("Apache Kafka", &format!("kafka-{KAFKA_VERSION}"))
+}
+
+/// Kafka Connect's jars (`connect-runtime`), copied from Maven Central by
+/// `tools/install-jars.sh connect` (run by `make tools`).
+pub fn connect_libs() -> Result<PathBuf, MissingTool> {
+    installed_jars("Kafka Connect", &format!("connect-{}", events::connector::KAFKA_CONNECT_VERSION))
+}
+
+fn installed_jars(what: &'static str, dir: &str) -> Result<PathBuf, MissingTool> {
+    let path = cache_dir().join(dir).join("libs");
     if path.join(".installed").is_file() {
         Ok(path)
     } else {
         Err(MissingTool {
-            what: "Apache Kafka",
+            what,
             path,
-            install: "run `make tools` (needs Java 17 and Maven: it resolves Kafka from Maven Central), or `bash tools/install-kafka.sh`",
+            install: "run `make tools` (needs Java 17 and Maven: it resolves Apache Kafka and Kafka Connect from Maven Central), or `bash tools/install-jars.sh kafka` / `connect`",
         })
     }
 }
@@ -124,5 +134,16 @@ mod tests {
     fn kafka_version_matches_the_pom() {
         let pom = std::fs::read_to_string(super::repo_root().join("tools/kafka/pom.xml")).expect("pom");
         assert!(pom.contains(&format!("<kafka.version>{}</kafka.version>", super::KAFKA_VERSION)));
+    }
+
+    /// The Connect worker the code starts is the one the pom resolves, on
+    /// the line the template deploys (3.7.2 is a 3.7.x).
+    #[test]
+    fn connect_version_matches_the_pom_and_the_template() {
+        let version = events::connector::KAFKA_CONNECT_VERSION;
+        let pom = std::fs::read_to_string(super::repo_root().join("tools/connect/pom.xml")).expect("pom");
+        assert!(pom.contains(&format!("<connect.version>{version}</connect.version>")));
+        let line = events::connector::MSK_CONNECT_VERSION.trim_end_matches('x');
+        assert!(version.starts_with(line), "{version} is not on MSK Connect's {line}x");
     }
 }
