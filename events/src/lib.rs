@@ -3,8 +3,8 @@
 //! the sample trigger payloads under `events/samples/`. No I/O.
 
 pub mod camel;
-pub mod connector;
 pub mod canonical;
+pub mod connector;
 pub mod envelope;
 pub mod fast;
 pub mod generate;

@@ -123,7 +123,9 @@ fn broken(rule: &str) -> Value {
         "CONNECTOR_VALUES_BYTE_FOR_BYTE" => {
             connector_property(r, "value.converter", "org.apache.kafka.connect.storage.StringConverter")
         }
-        "CONNECTOR_KEY_IS_THE_PARTITION_KEY" => connector_property(r, "camel.source.camelMessageHeaderKey", "CamelAwsKinesisShardId"),
+        "CONNECTOR_KEY_IS_THE_PARTITION_KEY" => {
+            connector_property(r, "camel.source.camelMessageHeaderKey", "CamelAwsKinesisShardId")
+        }
         "CONNECTOR_READS_FULL_PAGES" => {
             r["Connector"]["Properties"]["ConnectorConfiguration"]
                 .as_object_mut()

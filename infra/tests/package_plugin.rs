@@ -106,7 +106,9 @@ async fn the_plugin_is_downloaded_once_pinned_and_held_to_its_pin() {
 
     // A transfer that does not match the repository's SHA-1 is refused too.
     std::fs::remove_file(&cached).expect("clear cache");
-    let _ = std::fs::remove_file(cache.join("kinesis-msk-lambda/camel").join(format!("{}.origin", events::connector::PLUGIN.file_name())));
+    let _ = std::fs::remove_file(
+        cache.join("kinesis-msk-lambda/camel").join(format!("{}.origin", events::connector::PLUGIN.file_name())),
+    );
     let corrupt = maven_repository(HashMap::from([
         (url_path.clone(), tampered),
         (format!("{url_path}.sha1"), sha1.into_bytes()),

@@ -169,7 +169,12 @@ async fn connect_status(s: &state::RunState) -> String {
     let state = |v: &serde_json::Value| v["state"].as_str().unwrap_or("?").to_owned();
     let connector = status.as_ref().map_or("unreachable".to_owned(), |st| {
         let tasks: Vec<String> = st["tasks"].as_array().map(|t| t.iter().map(state).collect()).unwrap_or_default();
-        format!("connector {} {} (tasks: {})", local::connect::CONNECTOR_NAME, state(&st["connector"]), tasks.join(", "))
+        format!(
+            "connector {} {} (tasks: {})",
+            local::connect::CONNECTOR_NAME,
+            state(&st["connector"]),
+            tasks.join(", ")
+        )
     });
     let version = plugins
         .as_ref()

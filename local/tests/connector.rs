@@ -35,9 +35,10 @@ async fn start(name: &str, shards: i32) -> Hop {
     kinesis::create_stream(&kinesis, STREAM, shards).await.expect("stream");
     let broker = Broker::apache_kafka(&dir).expect("Apache Kafka (make tools)");
     broker.create_topic(TOPIC, 4).await.expect("topic");
-    let connect = KafkaConnect::start(&dir.join("connect"), &broker.bootstrap_servers(), &kinesalite.endpoint(), STREAM, TOPIC)
-        .await
-        .expect("Kafka Connect with the Camel connector (make tools; the plugin from MAVEN_EXTRA_REPOSITORIES)");
+    let connect =
+        KafkaConnect::start(&dir.join("connect"), &broker.bootstrap_servers(), &kinesalite.endpoint(), STREAM, TOPIC)
+            .await
+            .expect("Kafka Connect with the Camel connector (make tools; the plugin from MAVEN_EXTRA_REPOSITORIES)");
     Hop { _kinesalite: kinesalite, kinesis, broker, connect }
 }
 
@@ -85,9 +86,13 @@ fn read_topic(broker: &Broker, expected_distinct: usize, timeout: Duration) -> V
 async fn put(kinesis: &aws_sdk_kinesis::Client, records: Vec<(String, Vec<u8>)>) {
     let entries: Vec<_> = records
         .into_iter()
-        .map(|(key, data)| PutRecordsRequestEntry::builder().partition_key(key).data(Blob::new(data)).build().expect("entry"))
+        .map(|(key, data)| {
+            PutRecordsRequestEntry::builder().partition_key(key).data(Blob::new(data)).build().expect("entry")
+        })
         .collect();
-    let puts = entries.chunks(500).map(|chunk| kinesis.put_records().stream_name(STREAM).set_records(Some(chunk.to_vec())).send());
+    let puts = entries
+        .chunks(500)
+        .map(|chunk| kinesis.put_records().stream_name(STREAM).set_records(Some(chunk.to_vec())).send());
     for out in futures::future::join_all(puts).await {
         assert_eq!(out.expect("put").failed_record_count(), Some(0));
     }
@@ -105,17 +110,16 @@ fn rides(generator: &mut RideGenerator, n: usize) -> Vec<(String, Vec<u8>)> {
 }
 
 fn now_ms() -> i64 {
-    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis())).unwrap_or(0)
+    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis()))
+        .unwrap_or(0)
 }
 
 /// Each Kinesis record of the stream delivered at least once, with its data
 /// byte for byte as the value, its partition key as the key and the Camel
 /// headers naming it; returns (records in Kafka, distinct Kinesis records).
 fn check_every_record(stream: &[kinesis::admin::StoredRecord], delivered: &[Delivered]) -> (usize, usize) {
-    let by_sequence: HashMap<&[u8], &Delivered> = delivered
-        .iter()
-        .filter_map(|d| Some((d.headers.get(events::camel::SEQUENCE_NUMBER)?.as_slice(), d)))
-        .collect();
+    let by_sequence: HashMap<&[u8], &Delivered> =
+        delivered.iter().filter_map(|d| Some((d.headers.get(events::camel::SEQUENCE_NUMBER)?.as_slice(), d))).collect();
     let mut missing = Vec::new();
     for record in stream {
         let Some(d) = by_sequence.get(record.sequence_number.as_bytes()) else {
@@ -124,10 +128,19 @@ fn check_every_record(stream: &[kinesis::admin::StoredRecord], delivered: &[Deli
         };
         assert_eq!(d.value, record.data, "value of {} byte for byte", record.sequence_number);
         assert_eq!(d.key.as_deref(), Some(record.partition_key.as_bytes()), "key of {}", record.sequence_number);
-        assert_eq!(d.headers.get(events::camel::PARTITION_KEY).map(Vec::as_slice), Some(record.partition_key.as_bytes()));
+        assert_eq!(
+            d.headers.get(events::camel::PARTITION_KEY).map(Vec::as_slice),
+            Some(record.partition_key.as_bytes())
+        );
         assert_eq!(d.headers.get(events::camel::SHARD_ID).map(Vec::as_slice), Some(record.shard_id.as_bytes()));
     }
-    assert!(missing.is_empty(), "{} of {} Kinesis records never reached Kafka: {:?}", missing.len(), stream.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} of {} Kinesis records never reached Kafka: {:?}",
+        missing.len(),
+        stream.len(),
+        &missing[..missing.len().min(5)]
+    );
     (delivered.len(), by_sequence.len())
 }
 
@@ -145,7 +158,8 @@ async fn values_keys_and_headers_byte_for_byte_from_every_shard_and_after_a_spli
     let shards = hop.kinesis.list_shards().stream_name(STREAM).send().await.expect("shards");
     let first = &shards.shards()[0];
     let range = first.hash_key_range().expect("range");
-    let (start, end): (u128, u128) = (range.starting_hash_key().parse().expect("start"), range.ending_hash_key().parse().expect("end"));
+    let (start, end): (u128, u128) =
+        (range.starting_hash_key().parse().expect("start"), range.ending_hash_key().parse().expect("end"));
     hop.kinesis
         .split_shard()
         .stream_name(STREAM)
@@ -159,10 +173,17 @@ async fn values_keys_and_headers_byte_for_byte_from_every_shard_and_after_a_spli
 
     let stream = kinesis::read_stream(&hop.kinesis, STREAM).await.expect("stream");
     let shards_with_records: HashSet<&str> = stream.iter().map(|r| r.shard_id.as_str()).collect();
-    assert!(shards_with_records.len() >= 3, "the parent, its sibling and a child hold records: {shards_with_records:?}");
+    assert!(
+        shards_with_records.len() >= 3,
+        "the parent, its sibling and a child hold records: {shards_with_records:?}"
+    );
     let delivered = read_topic(&hop.broker, stream.len(), Duration::from_secs(120));
     let (in_kafka, distinct) = check_every_record(&stream, &delivered);
-    println!("{} Kinesis records on {} shards → {in_kafka} Kafka records ({distinct} distinct)", stream.len(), shards_with_records.len());
+    println!(
+        "{} Kinesis records on {} shards → {in_kafka} Kafka records ({distinct} distinct)",
+        stream.len(),
+        shards_with_records.len()
+    );
     assert_eq!(hop.connect.dropped_in_handoff(), 0);
 }
 
@@ -192,7 +213,11 @@ async fn a_burst_a_worker_kill_and_a_broker_restart_lose_nothing() {
     let stream = kinesis::read_stream(&hop.kinesis, STREAM).await.expect("stream");
     let delivered = read_topic(&hop.broker, stream.len(), Duration::from_secs(240));
     let (in_kafka, distinct) = check_every_record(&stream, &delivered);
-    println!("worker restart: {} rides in the stream, {in_kafka} records in Kafka: {} duplicates", stream.len(), in_kafka - distinct);
+    println!(
+        "worker restart: {} rides in the stream, {in_kafka} records in Kafka: {} duplicates",
+        stream.len(),
+        in_kafka - distinct
+    );
     assert_eq!(distinct, 25_000);
 
     // 3. The broker SIGKILLed for three seconds while rides arrive, then started again.

@@ -6,8 +6,8 @@
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration};
 
-use connector_plugin::sha256_hex;
 use crate::aws::describe;
+use connector_plugin::sha256_hex;
 
 pub struct ArtifactsBucket<'a> {
     pub s3: &'a aws_sdk_s3::Client,
