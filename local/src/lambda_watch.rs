@@ -54,20 +54,6 @@ impl LambdaWatch {
         for var in &self.env_vars {
             command.args(["--env-var", var]);
         }
-        // Started from `cargo test`/`cargo run`, we inherit the variables cargo
-        // sets for a crate (CARGO_PKG_NAME, CARGO_MANIFEST_DIR, ...); the
-        // functions' build would see them and miss the build `make test` made.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy();
-            let keep = ["CARGO_HOME", "CARGO_TARGET_DIR"].contains(&key.as_ref())
-                || key.starts_with("CARGO_BUILD_")
-                || key.starts_with("CARGO_PROFILE_")
-                || key.starts_with("CARGO_REGISTRIES_")
-                || key.starts_with("CARGO_NET_");
-            if (key.starts_with("CARGO_") || key == "CARGO" || key == "OUT_DIR") && !keep {
-                command.env_remove(key.as_ref());
-            }
-        }
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let service =
             Service::start_listening("cargo lambda watch", command, &self.log, addr, Duration::from_secs(60))?;

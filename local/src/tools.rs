@@ -40,9 +40,23 @@ pub fn path_with_repo_tools() -> std::ffi::OsString {
 }
 
 /// `cargo`, run from the repo root with the repo's tools on its `PATH`.
+/// Started from `cargo test`/`cargo run`, we inherit the variables cargo sets
+/// for a crate (CARGO_PKG_NAME, CARGO_MANIFEST_DIR, ...); a build would see
+/// them and miss the build `make test` made, so they are removed.
 pub fn cargo() -> std::process::Command {
     let mut command = std::process::Command::new("cargo");
     command.env("PATH", path_with_repo_tools()).current_dir(repo_root());
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let keep = ["CARGO_HOME", "CARGO_TARGET_DIR"].contains(&key.as_ref())
+            || key.starts_with("CARGO_BUILD_")
+            || key.starts_with("CARGO_PROFILE_")
+            || key.starts_with("CARGO_REGISTRIES_")
+            || key.starts_with("CARGO_NET_");
+        if (key.starts_with("CARGO_") || key == "CARGO" || key == "OUT_DIR") && !keep {
+            command.env_remove(key.as_ref());
+        }
+    }
     command
 }
 
