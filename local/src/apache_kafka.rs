@@ -152,7 +152,13 @@ impl ApacheKafka {
     fn format_storage(&self) -> anyhow::Result<()> {
         // A cluster id is 16 bytes in URL-safe base64 without padding.
         use base64::Engine as _;
-        let cluster_id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes());
+        // One starting with '-' is read as an option by the tool's argument
+        // parser ("expected one argument"): draw again.
+        let cluster_id = std::iter::repeat_with(|| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
+        })
+        .find(|id| !id.starts_with('-'))
+        .unwrap_or_default();
         let mut command = self.java("kafka.tools.StorageTool");
         command.args(["format", "--ignore-formatted", "-t", &cluster_id, "-c"]);
         command.arg(self.data_dir.join("server.properties"));
