@@ -137,15 +137,8 @@ impl ApacheKafka {
     }
 
     fn java(&self, main_class: &str) -> Command {
-        let mut command = Command::new(tools::java());
-        command
-            .arg("-Xms256m")
-            .arg("-Xmx1g")
-            .arg(format!("-Dlog4j.configuration=file:{}", self.data_dir.join("log4j.properties").display()))
-            .arg("-cp")
-            .arg(format!("{}/*", self.libs.display()))
-            .arg(main_class)
-            .current_dir(&self.data_dir);
+        let mut command = tools::java_main(&self.libs, &self.data_dir.join("log4j.properties"), main_class);
+        command.current_dir(&self.data_dir);
         command
     }
 

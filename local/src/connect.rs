@@ -9,7 +9,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -112,14 +111,12 @@ impl KafkaConnect {
     /// Starts the worker's JVM (again, after [`KafkaConnect::kill`]: same REST
     /// port, same internal topics, so it resumes the connector it had).
     pub fn up(&self) -> anyhow::Result<()> {
-        let mut command = Command::new(tools::java());
+        let mut command = tools::java_main(
+            &self.libs,
+            &self.dir.join("log4j.properties"),
+            "org.apache.kafka.connect.cli.ConnectDistributed",
+        );
         command
-            .arg("-Xms256m")
-            .arg("-Xmx1g")
-            .arg(format!("-Dlog4j.configuration=file:{}", self.dir.join("log4j.properties").display()))
-            .arg("-cp")
-            .arg(format!("{}/*", self.libs.display()))
-            .arg("org.apache.kafka.connect.cli.ConnectDistributed")
             .arg(self.dir.join("worker.properties"))
             .current_dir(&self.dir)
             // The kamelet's default credentials chain reads these; MSK Connect

@@ -375,11 +375,12 @@ async fn run(
     );
     println!("broker                {}", stack.broker.describe());
     println!("connector             {}", stack.connect.describe());
+    let in_kafka = stack.records_in_kafka().unwrap_or(0);
     println!(
         "                      plugin version {} (as the worker lists it), {} records in Kafka ({} duplicates), {} dropped in the task's hand-off",
         stack.connect.plugin_version().await.unwrap_or_else(|e| format!("unknown ({e})")),
-        stack.records_in_kafka().unwrap_or(0),
-        stack.records_in_kafka().unwrap_or(0).saturating_sub((report.in_kinesis + report.poison_in_kinesis) as u64),
+        in_kafka,
+        in_kafka.saturating_sub((report.in_kinesis + report.poison_in_kinesis) as u64),
         stack.connect.dropped_in_handoff()
     );
     println!("mapping               the template's: {}", stack.esm_settings().describe());

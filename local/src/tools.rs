@@ -137,6 +137,20 @@ pub fn java() -> PathBuf {
     jdk_tool("java")
 }
 
+/// `java` with the heap the local JVMs get, log4j configured from
+/// `log4j_properties`, the jars of `libs` on the class path, and `main_class`.
+pub fn java_main(libs: &Path, log4j_properties: &Path, main_class: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(java());
+    command
+        .arg("-Xms256m")
+        .arg("-Xmx1g")
+        .arg(format!("-Dlog4j.configuration=file:{}", log4j_properties.display()))
+        .arg("-cp")
+        .arg(format!("{}/*", libs.display()))
+        .arg(main_class);
+    command
+}
+
 pub fn keytool() -> PathBuf {
     jdk_tool("keytool")
 }
