@@ -24,7 +24,7 @@ NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-tools: system-packages $(VENV)/.installed $(NODE_TOOLS)/.installed $(CFN_GUARD) kafka ## Install cargo-lambda, moto, cfn-lint, checkov, awslambdaric (PyPI), kinesalite (npm), cfn-guard (crates) into the repo and Apache Kafka + Kafka Connect (Maven Central) into ~/.cache
+tools: system-packages $(VENV)/.installed $(NODE_TOOLS)/.installed $(CFN_GUARD) kafka ## Install cargo-lambda, moto, cfn-lint, checkov, awslambdaric, the AWS CLI (PyPI), kinesalite and kinesis-local (npm), cfn-guard (crates) into the repo and Apache Kafka + Kafka Connect (Maven Central) into ~/.cache
 
 system-packages:
 	@bash tools/install-system-packages.sh

@@ -128,19 +128,21 @@ pub fn properties(topic: &str) -> Vec<(&'static str, Value)> {
     ]
 }
 
-/// What a loopback run adds to [`properties`], and why: the emulator's
-/// endpoint, and the Java SDK's CBOR wire format off (kinesalite's CBOR
-/// answers fail to parse in the Java SDK once pages grow). Credentials come
-/// from the worker's environment (dummy ones), not from properties.
-pub fn local_overrides(kinesis_endpoint: &str) -> Vec<(&'static str, String, &'static str)> {
+/// The Kinesis client's wire format switch: the Java SDK speaks CBOR to
+/// Kinesis unless this is `false` (AWS answers both; an emulator may not).
+pub const CBOR_ENABLED: &str = "camel.component.aws2-kinesis.cborEnabled";
+
+/// A property only a loopback run sets: key, value, and why.
+pub type LocalOverride = (&'static str, String, &'static str);
+
+/// What every loopback run adds to [`properties`]: the emulator's endpoint.
+/// Credentials come from the worker's environment (dummy ones), not from
+/// properties; what a given emulator needs besides comes with it
+/// (`local::kinesis::EmulatorKind::connector_overrides`).
+pub fn local_overrides(kinesis_endpoint: &str) -> Vec<LocalOverride> {
     vec![
         ("camel.kamelet.aws-kinesis-source.overrideEndpoint", "true".into(), "the Kinesis emulator on loopback"),
         ("camel.kamelet.aws-kinesis-source.uriEndpointOverride", kinesis_endpoint.into(), "its endpoint"),
-        (
-            "camel.component.aws2-kinesis.cborEnabled",
-            "false".into(),
-            "kinesalite's CBOR pages fail to parse in the Java SDK",
-        ),
     ]
 }
 
@@ -159,7 +161,7 @@ mod tests {
     #[test]
     fn local_overrides_never_replace_a_deployed_property() {
         let deployed: Vec<_> = properties("t").into_iter().map(|(k, _)| k).collect();
-        for (key, _, _) in local_overrides("http://127.0.0.1:1") {
+        for key in local_overrides("http://127.0.0.1:1").into_iter().map(|(key, _, _)| key).chain([CBOR_ENABLED]) {
             assert!(!deployed.contains(&key), "{key} is deployed: a local run must not change it");
         }
     }

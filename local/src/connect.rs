@@ -5,7 +5,8 @@
 //! (fetched by its coordinates, `connector_plugin`) on its `plugin.path`. The
 //! connector is created through the REST API with the template's properties
 //! (`events::connector::properties`) plus the loopback overrides
-//! (`events::connector::local_overrides`), and waited for until its task runs.
+//! (`events::connector::local_overrides` and what the emulator needs), and
+//! waited for until its task runs.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -53,32 +54,33 @@ impl ConnectorState {
 
 impl KafkaConnect {
     /// Fetches the plugin (once), starts a worker storing in `dir`, and
-    /// creates the connector for `stream` → `topic`.
+    /// creates the connector for `stream` → `topic` with the deployed
+    /// properties, the loopback endpoint and what the emulator needs.
     pub async fn start(
         dir: &Path,
         bootstrap_servers: &str,
         kinesis_endpoint: &str,
+        emulator_overrides: Vec<events::connector::LocalOverride>,
         stream: &str,
         topic: &str,
+    ) -> anyhow::Result<Self> {
+        let local_only = events::connector::local_overrides(kinesis_endpoint).into_iter().chain(emulator_overrides);
+        Self::start_with(dir, bootstrap_servers, deployed_config(stream, topic), local_only.collect()).await
+    }
+
+    /// [`KafkaConnect::start`] with other connector properties (a bench's
+    /// baseline): `properties`, then `local_only` on top.
+    pub async fn start_with(
+        dir: &Path,
+        bootstrap_servers: &str,
+        properties: Vec<(String, String)>,
+        local_only: Vec<events::connector::LocalOverride>,
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let dir = std::path::absolute(dir)?;
         let plugin_path = plugin_path().await?;
-        let mut config: Vec<(String, String)> = events::connector::properties(topic)
-            .into_iter()
-            .map(|(key, value)| {
-                let value = match value {
-                    events::connector::Value::Fixed(v) => v,
-                    events::connector::Value::Region => crate::LOCAL_REGION.to_owned(),
-                    events::connector::Value::StreamName => stream.to_owned(),
-                };
-                (key.to_owned(), value)
-            })
-            .collect();
-        let local_only: Vec<_> = events::connector::local_overrides(kinesis_endpoint)
-            .into_iter()
-            .map(|(key, value, why)| (key.to_owned(), value, why))
-            .collect();
+        let mut config = properties;
+        let local_only: Vec<_> = local_only.into_iter().map(|(key, value, why)| (key.to_owned(), value, why)).collect();
         config.extend(local_only.iter().map(|(k, v, _)| (k.clone(), v.clone())));
         let connect = Self {
             service: Mutex::new(None),
@@ -188,13 +190,7 @@ impl KafkaConnect {
 
     /// The connector's and its tasks' states from the REST API.
     pub async fn state(&self) -> anyhow::Result<ConnectorState> {
-        let url = format!("{}/connectors/{CONNECTOR_NAME}/status", self.rest_endpoint());
-        let status: serde_json::Value = serde_json::from_slice(&self.http.get(&url).send().await?.bytes().await?)?;
-        let state = |v: &serde_json::Value| v["state"].as_str().unwrap_or("UNKNOWN").to_owned();
-        Ok(ConnectorState {
-            connector: state(&status["connector"]),
-            tasks: status["tasks"].as_array().map(|t| t.iter().map(state).collect()).unwrap_or_default(),
-        })
+        connector_state(&self.http, &self.rest_endpoint()).await
     }
 
     /// Waits until the connector and its task are RUNNING (a FAILED task is an
@@ -220,13 +216,7 @@ impl KafkaConnect {
 
     /// The plugin's version, as the worker reports it.
     pub async fn plugin_version(&self) -> anyhow::Result<String> {
-        let url = format!("{}/connector-plugins", self.rest_endpoint());
-        let plugins: serde_json::Value = serde_json::from_slice(&self.http.get(&url).send().await?.bytes().await?)?;
-        plugins
-            .as_array()
-            .and_then(|all| all.iter().find(|p| p["class"] == events::connector::CONNECTOR_CLASS))
-            .and_then(|p| p["version"].as_str().map(str::to_owned))
-            .ok_or_else(|| anyhow::anyhow!("the worker does not list {}", events::connector::CONNECTOR_CLASS))
+        plugin_version(&self.http, &self.rest_endpoint()).await
     }
 
     /// Records the task's hand-off dropped ("Queue full"), from the worker's log.
@@ -272,6 +262,45 @@ scheduled.rebalance.max.delay.ms=0
             plugins = self.plugin_path.display(),
         )
     }
+}
+
+/// The connector's and its tasks' states, from the REST API of the worker at
+/// `endpoint` (this process's or, for `local status`, a running stack's).
+pub async fn connector_state(http: &reqwest::Client, endpoint: &str) -> anyhow::Result<ConnectorState> {
+    let url = format!("{endpoint}/connectors/{CONNECTOR_NAME}/status");
+    let status: serde_json::Value = serde_json::from_slice(&http.get(&url).send().await?.bytes().await?)?;
+    let state = |v: &serde_json::Value| v["state"].as_str().unwrap_or("UNKNOWN").to_owned();
+    Ok(ConnectorState {
+        connector: state(&status["connector"]),
+        tasks: status["tasks"].as_array().map(|t| t.iter().map(state).collect()).unwrap_or_default(),
+    })
+}
+
+/// The Camel plugin's version as the worker at `endpoint` lists it.
+pub async fn plugin_version(http: &reqwest::Client, endpoint: &str) -> anyhow::Result<String> {
+    let url = format!("{endpoint}/connector-plugins");
+    let plugins: serde_json::Value = serde_json::from_slice(&http.get(&url).send().await?.bytes().await?)?;
+    plugins
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["class"] == events::connector::CONNECTOR_CLASS))
+        .and_then(|p| p["version"].as_str().map(str::to_owned))
+        .ok_or_else(|| anyhow::anyhow!("the worker does not list {}", events::connector::CONNECTOR_CLASS))
+}
+
+/// The deployed properties (`events::connector::properties`) with the
+/// stream's name and the local region filled in.
+pub fn deployed_config(stream: &str, topic: &str) -> Vec<(String, String)> {
+    events::connector::properties(topic)
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                events::connector::Value::Fixed(v) => v,
+                events::connector::Value::Region => crate::LOCAL_REGION.to_owned(),
+                events::connector::Value::StreamName => stream.to_owned(),
+            };
+            (key.to_owned(), value)
+        })
+        .collect()
 }
 
 /// The plugin by its coordinates (Maven Central, then `MAVEN_EXTRA_REPOSITORIES`),

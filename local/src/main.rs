@@ -157,30 +157,19 @@ async fn connect_status(s: &state::RunState) -> String {
         Some(pid) if state::alive(pid) => format!("worker pid {pid}"),
         _ => "worker NOT RUNNING".to_owned(),
     };
-    let get = |path: &str| {
-        let url = format!("{}{path}", s.connect_endpoint);
-        async move {
-            let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().ok()?;
-            serde_json::from_slice::<serde_json::Value>(&client.get(url).send().await.ok()?.bytes().await.ok()?).ok()
-        }
+    let Ok(http) = reqwest::Client::builder().timeout(Duration::from_secs(5)).build() else {
+        return worker;
     };
-    let status = get(&format!("/connectors/{}/status", local::connect::CONNECTOR_NAME)).await;
-    let plugins = get("/connector-plugins").await;
-    let state = |v: &serde_json::Value| v["state"].as_str().unwrap_or("?").to_owned();
-    let connector = status.as_ref().map_or("unreachable".to_owned(), |st| {
-        let tasks: Vec<String> = st["tasks"].as_array().map(|t| t.iter().map(state).collect()).unwrap_or_default();
-        format!(
+    let connector = match local::connect::connector_state(&http, &s.connect_endpoint).await {
+        Ok(state) => format!(
             "connector {} {} (tasks: {})",
             local::connect::CONNECTOR_NAME,
-            state(&st["connector"]),
-            tasks.join(", ")
-        )
-    });
-    let version = plugins
-        .as_ref()
-        .and_then(|p| p.as_array()?.iter().find(|p| p["class"] == events::connector::CONNECTOR_CLASS).cloned())
-        .and_then(|p| p["version"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| "?".to_owned());
+            state.connector,
+            state.tasks.join(", ")
+        ),
+        Err(_) => "connector unreachable".to_owned(),
+    };
+    let version = local::connect::plugin_version(&http, &s.connect_endpoint).await.unwrap_or_else(|_| "?".to_owned());
     format!("{worker}, {connector}, plugin {} {version}", events::connector::PLUGIN.artifact)
 }
 
@@ -273,7 +262,7 @@ async fn run(
         pid: std::process::id(),
         started_unix_ms: state::now_ms(),
         run_dir: run_dir.clone(),
-        kinesis_endpoint: stack.kinesalite.endpoint(),
+        kinesis_endpoint: stack.kinesis_emulator.endpoint(),
         stream: stack.options.stream.clone(),
         kafka_bootstrap: stack.broker.bootstrap_servers(),
         topic: stack.options.topic.clone(),

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use crate::connect::KafkaConnect;
 use crate::esm::{EsmPoller, EsmSettings, EsmStats, FunctionInvoker};
 use crate::kafka::Broker;
-use crate::kinesis::{self, Kinesalite};
+use crate::kinesis::{self, Emulator};
 use crate::lambda_watch::LambdaWatch;
 use crate::schedule::{self, ScheduleStats};
 
@@ -42,7 +42,7 @@ impl StackOptions {
 
 pub struct LocalStack {
     pub options: StackOptions,
-    pub kinesalite: Kinesalite,
+    pub kinesis_emulator: Emulator,
     pub kinesis: aws_sdk_kinesis::Client,
     pub broker: Broker,
     /// Kafka Connect with the real Camel aws-kinesis-source connector.
@@ -62,24 +62,25 @@ impl LocalStack {
         // is not ours (with a shared CARGO_TARGET_DIR, not even our clone's):
         // every path handed to them is absolute.
         options.data_dir = std::path::absolute(&options.data_dir)?;
-        let kinesalite = Kinesalite::start()?;
-        let kinesis = kinesis::client(&kinesalite.endpoint());
+        let kinesis_emulator = Emulator::start_configured()?;
+        let kinesis = kinesis::client(&kinesis_emulator.endpoint());
         kinesis::create_stream(&kinesis, &options.stream, options.shards).await?;
         broker.create_topic(&options.topic, options.partitions).await?;
         let connect = KafkaConnect::start(
             &options.data_dir.join("connect"),
             &broker.bootstrap_servers(),
-            &kinesalite.endpoint(),
+            &kinesis_emulator.endpoint(),
+            kinesis_emulator.connector_overrides(),
             &options.stream,
             &options.topic,
         )
         .await?;
-        let env = function_environment(&options, &kinesalite.endpoint());
+        let env = function_environment(&options, &kinesis_emulator.endpoint());
         let watch = Arc::new(LambdaWatch::start(&env, &options.data_dir.join("functions.log"))?);
         let function_host = tokio::spawn(crate::lambda_watch::supervise(Arc::downgrade(&watch)));
         Ok(Self {
             options,
-            kinesalite,
+            kinesis_emulator,
             kinesis,
             broker,
             connect,

@@ -20,14 +20,14 @@ pub fn repo_root() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default())
 }
 
-/// The loopback-only kinesalite launcher and the node_modules it needs.
-pub fn kinesalite_script() -> Result<PathBuf, MissingTool> {
+/// A loopback-only launcher under `tools/` and the npm package it needs.
+pub fn node_script(package: &'static str, script: &str) -> Result<PathBuf, MissingTool> {
     let root = repo_root();
-    let module = root.join("tools/node_modules/kinesalite");
+    let module = root.join("tools/node_modules").join(package);
     if !module.is_dir() {
-        return Err(MissingTool { what: "kinesalite", path: module, install: MAKE_TOOLS });
+        return Err(MissingTool { what: package, path: module, install: MAKE_TOOLS });
     }
-    Ok(root.join("tools/kinesalite-loopback.js"))
+    Ok(root.join("tools").join(script))
 }
 
 /// `PATH` with the repo's own tools first (`.tools/venv/bin`, where `make

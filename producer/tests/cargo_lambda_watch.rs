@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use local::kinesis::{self, Kinesalite};
+use local::kinesis::{self, Emulator};
 use local::lambda_watch::LambdaWatch;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cargo_lambda_invoke_with_the_samples_writes_to_the_stream() {
-    let emulator = Kinesalite::start().expect("kinesalite");
+    let emulator = Emulator::start_configured().expect("the Kinesis emulator (make tools)");
     let client = kinesis::client(&emulator.endpoint());
     kinesis::create_stream(&client, "carrides-watch", 2).await.expect("stream");
     let log = std::env::temp_dir().join(format!("producer-watch-{}.log", std::process::id()));

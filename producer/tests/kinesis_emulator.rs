@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use events::generate::RideGenerator;
 use events::OutboundRecord;
-use local::kinesis::{self, FaultPlan, FaultProxy, Kinesalite};
+use local::kinesis::{self, Emulator, FaultPlan, FaultProxy};
 use producer::batch::Limits;
 use producer::config::{Config, StreamTarget};
 use producer::send::{put_records_with_retry, RetryPolicy, SendOptions};
@@ -47,7 +47,7 @@ async fn assert_stream_holds_exactly(client: &aws_sdk_kinesis::Client, stream: &
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_rides_arrive_exactly_once() {
-    let emulator = Kinesalite::start().expect("kinesalite");
+    let emulator = Emulator::start_configured().expect("the Kinesis emulator (make tools)");
     let client = kinesis::client(&emulator.endpoint());
     kinesis::create_stream(&client, "carrides-10k", 4).await.expect("stream");
     let input = rides(10_000, 11);
@@ -59,7 +59,7 @@ async fn ten_thousand_rides_arrive_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_and_partial_failures_lose_nothing() {
-    let emulator = Kinesalite::start().expect("kinesalite");
+    let emulator = Emulator::start_configured().expect("the Kinesis emulator (make tools)");
     let client = kinesis::client(&emulator.endpoint());
     kinesis::create_stream(&client, "carrides-throttled", 2).await.expect("stream");
     let proxy = FaultProxy::start(&emulator.endpoint(), FaultPlan::throttling(0.25, 0.15, 7)).await.expect("proxy");
@@ -76,7 +76,7 @@ async fn throttling_and_partial_failures_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_handler_writes_valid_rides_keyed_by_order_id() {
-    let emulator = Kinesalite::start().expect("kinesalite");
+    let emulator = Emulator::start_configured().expect("the Kinesis emulator (make tools)");
     let client = kinesis::client(&emulator.endpoint());
     kinesis::create_stream(&client, "carrides-handler", 3).await.expect("stream");
     let config = Config::from_lookup(|k| (k == "STREAM_NAME").then(|| "carrides-handler".to_owned())).expect("config");
@@ -97,7 +97,7 @@ async fn the_handler_writes_valid_rides_keyed_by_order_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_stream_fails_every_record_with_a_readable_reason() {
-    let emulator = Kinesalite::start().expect("kinesalite");
+    let emulator = Emulator::start_configured().expect("the Kinesis emulator (make tools)");
     let sink = KinesisSink::new(kinesis::client(&emulator.endpoint()), StreamTarget::Name("no-such-stream".into()));
     let report = put_records_with_retry(&sink, &rides(3, 13), options()).await;
     assert_eq!((report.sent, report.failed.len(), report.put_calls), (0, 3, 1));

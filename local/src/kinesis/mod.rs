@@ -1,4 +1,4 @@
-//! Kinesis on loopback: the kinesalite emulator, an SDK client for it, stream
+//! Kinesis on loopback: the emulator (kinesalite or kinesis-local), an SDK client for it, stream
 //! administration, and a fault-injecting proxy that makes it throttle.
 
 pub mod admin;
@@ -6,5 +6,5 @@ pub mod emulator;
 pub mod fault_proxy;
 
 pub use admin::{client, create_stream, read_stream};
-pub use emulator::Kinesalite;
+pub use emulator::{Emulator, EmulatorKind};
 pub use fault_proxy::{FaultPlan, FaultProxy};
