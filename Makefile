@@ -19,7 +19,7 @@ CONNECT_LIBS := $(shell bash tools/install-jars.sh connect --path)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help tools system-packages demo demo-optimised template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench clean package deploy status logs invoke destroy local-up local-status local-down kafka aarch64-target test-aarch64
+.PHONY: help tools system-packages demo demo-optimised template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench bench-connector clean package deploy status logs invoke destroy local-up local-status local-down kafka aarch64-target test-aarch64
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -139,6 +139,9 @@ bench: tools ## Consumer benchmarks: the Lambda path (Runtime API) vs a floor an
 	cargo bench -p msk-consumer --bench lambda_path
 	cargo bench -p msk-consumer --bench compare
 	cargo bench -p msk-consumer --bench decode
+
+bench-connector: tools ## Rides/s through the real Camel connector: the template's properties beside the plugin's defaults (BENCHMARKS.md)
+	cargo bench -p local --bench connector_rate
 
 # AWS: credentials from the default chain; AWS_PROFILE, AWS_REGION and
 # STACK_NAME choose; INFRA_ARGS passes more flags (`infra <command> --help`).
