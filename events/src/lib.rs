@@ -12,6 +12,7 @@ pub mod mapping;
 pub mod msk;
 pub mod on_failure;
 pub mod ride;
+pub mod rides_table;
 pub mod samples;
 mod scan;
 

@@ -5,12 +5,14 @@
 
 pub mod apache_kafka;
 pub mod connect;
+pub mod dynamodb;
 pub mod esm;
 pub mod kafka;
 pub mod kinesis;
 pub mod lambda_watch;
 pub mod moto;
 pub mod process;
+pub mod proxy;
 pub mod report;
 pub mod schedule;
 pub mod stack;

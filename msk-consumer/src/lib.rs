@@ -20,6 +20,7 @@ pub mod memory;
 pub mod metrics;
 pub mod raw_body;
 pub mod stats;
+pub mod store;
 
 use std::collections::BTreeMap;
 

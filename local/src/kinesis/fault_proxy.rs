@@ -5,22 +5,19 @@
 //! withheld from the emulator, exactly as Kinesis does not store them, so a
 //! test can read the stream back and count.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use http_body_util::BodyExt;
+use hyper::StatusCode;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+
+use crate::proxy::{self, HttpResponse, Parts, Proxy, Upstream};
+
+const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
 /// What to break, as probabilities per entry / per call, reproducible by seed.
 #[derive(Debug, Clone)]
@@ -55,93 +52,48 @@ pub struct FaultStats {
 }
 
 pub struct FaultProxy {
-    addr: SocketAddr,
+    proxy: Proxy,
     stats: Arc<FaultStats>,
-    task: JoinHandle<()>,
 }
 
 struct State {
-    upstream: String,
+    upstream: Upstream,
     plan: FaultPlan,
     rng: Mutex<SmallRng>,
     stats: Arc<FaultStats>,
-    client: Client<HttpConnector, Full<Bytes>>,
 }
 
 impl FaultProxy {
     /// Listens on a free loopback port and forwards to `upstream` (http://host:port).
     pub async fn start(upstream: &str, plan: FaultPlan) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
         let stats = Arc::new(FaultStats::default());
         let state = Arc::new(State {
-            upstream: upstream.trim_end_matches('/').to_owned(),
+            upstream: Upstream::new(upstream),
             rng: Mutex::new(SmallRng::seed_from_u64(plan.seed)),
             plan,
             stats: stats.clone(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
         });
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = state.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| proxy(req, state.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Ok(Self { addr, stats, task })
+        let proxy = Proxy::start(Arc::new(move |parts: Parts, body: Bytes| {
+            let state = state.clone();
+            Box::pin(async move {
+                if proxy::operation(&parts) == "PutRecords" {
+                    put_records(parts, body, &state).await
+                } else {
+                    state.upstream.pass(parts, body).await
+                }
+            })
+        }))
+        .await?;
+        Ok(Self { proxy, stats })
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        self.proxy.endpoint()
     }
 
     pub fn stats(&self) -> &FaultStats {
         &self.stats
     }
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-type ProxyResult = Result<Response<Full<Bytes>>, std::convert::Infallible>;
-
-async fn proxy(req: Request<Incoming>, state: Arc<State>) -> ProxyResult {
-    let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, format!("reading request: {e}"))),
-    };
-    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if target.ends_with(".PutRecords") {
-        return Ok(put_records(parts, body, &state).await);
-    }
-    Ok(forward(parts, body, &state).await.unwrap_or_else(|e| plain(StatusCode::BAD_GATEWAY, e)))
-}
-
-async fn forward(
-    mut parts: hyper::http::request::Parts,
-    body: Bytes,
-    state: &State,
-) -> Result<Response<Full<Bytes>>, String> {
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri = format!("{}{}", state.upstream, path).parse().map_err(|e| format!("upstream uri: {e}"))?;
-    parts.headers.remove(hyper::header::CONTENT_LENGTH);
-    let response = state
-        .client
-        .request(Request::from_parts(parts, Full::new(body)))
-        .await
-        .map_err(|e| format!("upstream {}: {e}", state.upstream))?;
-    let (mut parts, body) = response.into_parts();
-    let body = body.collect().await.map_err(|e| format!("upstream body: {e}"))?.to_bytes();
-    parts.headers.remove(hyper::header::CONTENT_LENGTH);
-    Ok(Response::from_parts(parts, Full::new(body)))
 }
 
 /// Decides the faults for one call: `None` refuses the call, else the
@@ -163,16 +115,16 @@ fn choose_faults(state: &State, entries: usize) -> Option<Vec<(usize, &'static s
     Some(faults)
 }
 
-async fn put_records(parts: hyper::http::request::Parts, body: Bytes, state: &State) -> Response<Full<Bytes>> {
+async fn put_records(parts: Parts, body: Bytes, state: &State) -> HttpResponse {
     state.stats.put_records_calls.fetch_add(1, Ordering::Relaxed);
     let Ok(mut request) = serde_json::from_slice::<Value>(&body) else {
-        return forward(parts, body, state).await.unwrap_or_else(|e| plain(StatusCode::BAD_GATEWAY, e));
+        return state.upstream.pass(parts, body).await;
     };
     let entries = request.get("Records").and_then(Value::as_array).map_or(0, Vec::len);
     let Some(faults) = choose_faults(state, entries) else {
         state.stats.calls_throttled.fetch_add(1, Ordering::Relaxed);
         let body = json!({"__type": "ProvisionedThroughputExceededException", "message": "Rate exceeded for stream (injected by the local fault proxy)."});
-        return json_response(StatusCode::BAD_REQUEST, &body);
+        return proxy::json_response(StatusCode::BAD_REQUEST, CONTENT_TYPE, &body);
     };
     let failing: Vec<usize> = faults.iter().map(|(i, _)| *i).collect();
     if let Some(records) = request.get_mut("Records").and_then(Value::as_array_mut) {
@@ -186,9 +138,9 @@ async fn put_records(parts: hyper::http::request::Parts, body: Bytes, state: &St
     let forwarded = entries - failing.len();
     let mut results: Vec<Value> = Vec::new();
     if forwarded > 0 {
-        let upstream = match forward(parts, Bytes::from(request.to_string()), state).await {
+        let upstream = match state.upstream.forward(parts, Bytes::from(request.to_string())).await {
             Ok(r) => r,
-            Err(e) => return plain(StatusCode::BAD_GATEWAY, e),
+            Err(e) => return proxy::plain(StatusCode::BAD_GATEWAY, e),
         };
         if upstream.status() != StatusCode::OK {
             return upstream;
@@ -197,7 +149,7 @@ async fn put_records(parts: hyper::http::request::Parts, body: Bytes, state: &St
             upstream.into_body().collect().await.ok().and_then(|b| serde_json::from_slice::<Value>(&b.to_bytes()).ok());
         results = parsed.and_then(|v| v.get("Records").and_then(Value::as_array).cloned()).unwrap_or_default();
         if results.len() != forwarded {
-            return plain(
+            return proxy::plain(
                 StatusCode::BAD_GATEWAY,
                 format!("emulator answered {} results for {forwarded} records", results.len()),
             );
@@ -217,20 +169,9 @@ async fn put_records(parts: hyper::http::request::Parts, body: Bytes, state: &St
         })
         .collect();
     let upstream_failed = merged.iter().filter(|r| r.get("ErrorCode").is_some()).count() - failed_count;
-    json_response(StatusCode::OK, &json!({"FailedRecordCount": failed_count + upstream_failed, "Records": merged}))
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/x-amz-json-1.1"));
-    response
-}
-
-fn plain(status: StatusCode, message: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(message)));
-    *response.status_mut() = status;
-    response
+    proxy::json_response(
+        StatusCode::OK,
+        CONTENT_TYPE,
+        &json!({"FailedRecordCount": failed_count + upstream_failed, "Records": merged}),
+    )
 }

@@ -1,0 +1,81 @@
+//! DynamoDB on loopback: moto's server (the tools venv) speaks its protocol,
+//! transactions and `ReturnValuesOnConditionCheckFailure` included (dynalite
+//! has neither; README, "The rides table"). Here: a client for it, the rides
+//! table as the template defines it, reading it back, and a proxy that
+//! throttles the way DynamoDB does, since moto never does.
+
+pub mod throttle_proxy;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+
+pub use throttle_proxy::ThrottleProxy;
+
+use crate::{LOCAL_ACCESS_KEY, LOCAL_REGION, LOCAL_SECRET_KEY};
+
+/// A client for a loopback endpoint with dummy credentials.
+pub fn client(endpoint: &str) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(LOCAL_REGION))
+        .credentials_provider(Credentials::new(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, None, None, "local-stack"))
+        .endpoint_url(endpoint)
+        .build();
+    Client::from_conf(config)
+}
+
+/// Creates the rides table as the template does (`events::rides_table`):
+/// keyed by event id, on demand, TTL on `expiresAt`.
+pub async fn create_rides_table(client: &Client, name: &str) -> anyhow::Result<()> {
+    let err = |what: &str, e: String| anyhow::anyhow!("{what} {name}: {e}");
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(events::rides_table::PARTITION_KEY)
+                .attribute_type(ScalarAttributeType::S)
+                .build()?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(events::rides_table::PARTITION_KEY)
+                .key_type(KeyType::Hash)
+                .build()?,
+        )
+        .send()
+        .await
+        .map_err(|e| err("creating", aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(events::rides_table::TTL_ATTRIBUTE)
+                .build()?,
+        )
+        .send()
+        .await
+        .map_err(|e| err("enabling TTL on", aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+    Ok(())
+}
+
+/// Every item of `table` (a paginated scan).
+pub async fn scan(client: &Client, table: &str) -> anyhow::Result<Vec<HashMap<String, AttributeValue>>> {
+    let mut items = Vec::new();
+    let mut pages = client.scan().table_name(table).into_paginator().items().send();
+    while let Some(item) = pages.next().await {
+        items.push(
+            item.map_err(|e| anyhow::anyhow!("scanning {table}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?,
+        );
+    }
+    Ok(items)
+}
