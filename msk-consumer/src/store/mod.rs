@@ -50,23 +50,10 @@ impl RideToStore {
     }
 
     /// The ride's own fields that differ from `other`'s (delivery facts
-    /// aside): empty when both are the same ride.
+    /// aside): empty when both are the same ride. One comparison, the
+    /// stored item's ([`item::differs`]); copies inside a batch are rare.
     pub fn differs_from(&self, other: &RideToStore) -> Vec<&'static str> {
-        let mut differs = Vec::new();
-        let fields: [(&'static str, bool); 6] = [
-            (item::SCHEMA_VERSION, self.schema_version == other.schema_version),
-            (item::RIDE_TIMESTAMP, self.ride_timestamp == other.ride_timestamp),
-            (item::ORDER_ID, self.order_id == other.order_id),
-            (item::CUSTOMER_ID, self.customer_id == other.customer_id),
-            (item::PICKUP, self.pickup == other.pickup),
-            (item::DESTINATION, self.destination == other.destination),
-        ];
-        for (name, same) in fields {
-            if !same {
-                differs.push(name);
-            }
-        }
-        differs
+        item::differs(self, &item::to_item(other, 0, 0))
     }
 }
 
