@@ -145,6 +145,11 @@ impl DynamoStore {
             // Timeouts and connection failures, after the SDK's own retries.
             return Err(Attempt::Retry(message));
         };
+        // A 5xx, whatever its body (DynamoDB's InternalServerError; moto
+        // answers an HTML 500 when concurrent transactions race in it).
+        if error.raw_response().is_some_and(|raw| raw.status().is_server_error()) {
+            return Err(Attempt::Retry(message));
+        }
         match service {
             TransactWriteItemsError::TransactionCanceledException(cancelled) => {
                 let reasons = cancelled.cancellation_reasons();
