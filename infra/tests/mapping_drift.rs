@@ -41,7 +41,7 @@ fn the_local_mapping_is_the_deployed_mapping() {
 
     // The consumer's variables the mapping needs are given to it locally.
     let deployed = &template["Resources"]["ConsumerFunction"]["Properties"]["Environment"]["Variables"];
-    let local_env = function_environment(&StackOptions::new("/tmp/unused"), "http://127.0.0.1:1");
+    let local_env = function_environment(&StackOptions::new("/tmp/unused"), "http://127.0.0.1:1", "http://127.0.0.1:2");
     let local_value = |name: &str| local_env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
     assert_eq!(deployed["PARTIAL_BATCH_RESPONSE"], "true");
     assert_eq!(local_value("PARTIAL_BATCH_RESPONSE").as_deref(), Some("true"));

@@ -19,7 +19,7 @@ use local::state;
     about = "Run the Kinesis → MSK → Lambda pipeline locally: kinesalite, Apache Kafka, Kafka Connect with the real Camel aws-kinesis-source connector, the event source mapping poller and both functions under cargo lambda watch. The connector plugin is fetched by its Maven coordinates from Maven Central, then MAVEN_EXTRA_REPOSITORIES."
 )]
 struct Cli {
-    /// Where dead letters, the ride ledger, logs and the on-failure objects go.
+    /// Where dead letters, logs and the on-failure objects go.
     #[arg(long, default_value = "local-data", global = true)]
     data_dir: PathBuf,
     #[command(subcommand)]
@@ -342,7 +342,7 @@ async fn run(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    // Let in-flight batches finish before reading the ledger.
+    // Let in-flight batches finish before reading the rides table.
     tokio::time::sleep(Duration::from_secs(1)).await;
     // Stop the poller before the stack (and the mock cluster) goes away.
     poller.abort();
@@ -418,7 +418,7 @@ async fn print_connector(stack: &LocalStack) {
 
 /// Rides the consumer took so far, for progress: its summaries' count, or,
 /// with partial batch responses (the template's setting, whose answers carry
-/// no summary), the records it accepted. The report counts from the ledger.
+/// no summary), the records it accepted. The report counts from the rides table.
 fn rides_taken(stack: &LocalStack) -> u64 {
     let stats = &stack.esm_stats;
     stats.rides_consumed.load(Ordering::Relaxed).max(stats.records_delivered.load(Ordering::Relaxed))

@@ -1,22 +1,50 @@
 //! The end-of-run report: what reached Kinesis against what the consumer
-//! processed (its ride ledger), so "lost" is counted, not assumed.
+//! stored (the rides table, read back), so "lost" is counted, not assumed;
+//! redundant deliveries from the consumer's own `DuplicateRides` metric.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
 use uuid::Uuid;
 
-/// One line of the consumer's ride ledger (`RIDE_LEDGER_DIR`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// One ride the consumer stored: its item in the rides table (the first
+/// delivery's Kafka position and time; later ones leave it as it was).
+#[derive(Debug, Clone)]
 pub struct Consumed {
     pub event_id: Uuid,
     pub order_id: String,
-    pub records_key: String,
+    pub partition: i64,
     pub offset: i64,
     pub ride_timestamp: i64,
     pub consumed_at: i64,
+}
+
+impl Consumed {
+    /// Reads an item of the rides table (`msk_consumer::store::item`'s layout).
+    pub fn from_item(item: &HashMap<String, AttributeValue>) -> anyhow::Result<Self> {
+        let s = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("a stored ride without {name}: {item:?}"))
+        };
+        let n = |name: &str| -> anyhow::Result<i64> {
+            item.get(name)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| anyhow::anyhow!("a stored ride without a numeric {name}: {item:?}"))
+        };
+        Ok(Self {
+            event_id: s(events::rides_table::PARTITION_KEY)?.parse()?,
+            order_id: s("orderId")?,
+            partition: n("kafkaPartition")?,
+            offset: n("kafkaOffset")?,
+            ride_timestamp: n("rideTimestamp")?,
+            consumed_at: n("consumedAt")?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -29,7 +57,8 @@ pub struct PipelineReport {
     pub consumed: usize,
     /// Rides in Kinesis never processed by the consumer: must be 0.
     pub lost: usize,
-    /// Extra deliveries of a ride already processed (at-least-once).
+    /// Deliveries of a ride already stored (at-least-once redelivery): the
+    /// consumer's `DuplicateRides`; the table holds each ride once.
     pub duplicates: usize,
     /// Orders whose events were processed out of their Kinesis order.
     pub order_violations: usize,
@@ -39,29 +68,31 @@ pub struct PipelineReport {
     /// Of the lost rides, those found in the on-failure destination: not
     /// processed, but kept (replay them from there).
     pub lost_in_on_failure: usize,
-    /// Ledger entries for rides that are not in this run's stream: hand
-    /// invokes through the local Invoke API (`cargo lambda invoke`) write to
-    /// the same ledger; they are counted here, not as consumed.
+    /// Stored rides that are not in this run's stream: hand invokes through
+    /// the local Invoke API (`cargo lambda invoke`) store into the same
+    /// table; they are counted here, not as consumed.
     pub not_from_stream: usize,
     pub latency_p50_ms: i64,
     pub latency_p99_ms: i64,
     pub rides_per_second: f64,
 }
 
-pub fn read_ledger(dir: &Path) -> anyhow::Result<Vec<Consumed>> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(out) };
-    let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    files.sort();
-    for file in files.iter().filter(|p| p.extension().is_some_and(|e| e == "jsonl")) {
-        for line in std::fs::read_to_string(file)?.lines().filter(|l| !l.is_empty()) {
-            out.push(serde_json::from_str(line)?);
-        }
-    }
-    Ok(out)
+/// Every ride in the rides table.
+pub async fn read_table(client: &aws_sdk_dynamodb::Client, table: &str) -> anyhow::Result<Vec<Consumed>> {
+    crate::dynamodb::scan(client, table).await?.iter().map(Consumed::from_item).collect()
 }
 
-/// Every `.jsonl` file under `dir`, recursively, in a stable order.
+/// The consumer's `DuplicateRides`, summed over the EMF lines in its log.
+pub fn duplicate_deliveries(functions_log: &Path) -> usize {
+    let Ok(log) = std::fs::read_to_string(functions_log) else { return 0 };
+    log.lines()
+        .filter(|line| line.contains("\"DuplicateRides\""))
+        .filter_map(|line| line.find('{').and_then(|at| serde_json::from_str::<serde_json::Value>(&line[at..]).ok()))
+        .filter_map(|emf| emf["DuplicateRides"].as_u64())
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        .sum()
+}
+
 fn jsonl_files(dir: &Path) -> Vec<std::path::PathBuf> {
     fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
@@ -137,16 +168,19 @@ pub fn read_on_failure(dir: &Path) -> anyhow::Result<OnFailureContents> {
 /// consumer's ledger, dead letters and on-failure destination.
 pub async fn of_stack(stack: &crate::stack::LocalStack, elapsed_s: f64) -> anyhow::Result<PipelineReport> {
     let stream = crate::kinesis::read_stream(&stack.kinesis, &stack.options.stream).await?;
-    let ledger = read_ledger(&stack.ledger_dir())?;
+    let stored = read_table(&stack.rides, &stack.options.rides_table).await?;
+    let duplicates = duplicate_deliveries(stack.watch.log());
     let on_failure = read_on_failure(&stack.on_failure_dir())?;
-    Ok(compare(&stream, &ledger, count_dead_letters(&stack.dead_letter_dir()), &on_failure, elapsed_s))
+    Ok(compare(&stream, &stored, duplicates, count_dead_letters(&stack.dead_letter_dir()), &on_failure, elapsed_s))
 }
 
-/// Compares the stream's contents with the ledger. `stream` is every record's
-/// data in per-shard order; `elapsed_s` is the run's wall time.
+/// Compares the stream's contents with the rides table. `stream` is every
+/// record's data in per-shard order; `duplicates` the redundant deliveries
+/// the consumer counted; `elapsed_s` is the run's wall time.
 pub fn compare(
     stream: &[crate::kinesis::admin::StoredRecord],
-    ledger: &[Consumed],
+    stored: &[Consumed],
+    duplicates: usize,
     dead_lettered: usize,
     on_failure: &OnFailureContents,
     elapsed_s: f64,
@@ -163,24 +197,24 @@ pub fn compare(
         }
     }
     let mut first_seen: HashSet<Uuid> = HashSet::new();
-    let mut duplicates = 0;
     let mut not_from_stream = 0;
-    // Per order: the Kinesis positions of its events in first-consumption order.
-    let mut per_order: HashMap<&str, Vec<usize>> = HashMap::new();
-    for c in ledger {
+    // Per order: (Kinesis position, when and at which offset it was first
+    // consumed); in Kinesis order, consumption must never go back.
+    let mut per_order: HashMap<&str, Vec<(usize, (i64, i64))>> = HashMap::new();
+    for c in stored {
         let Some((_, position)) = in_kinesis.get(&c.event_id) else {
             not_from_stream += 1;
             continue;
         };
-        if !first_seen.insert(c.event_id) {
-            duplicates += 1;
-            continue;
-        }
-        per_order.entry(c.order_id.as_str()).or_default().push(*position);
+        first_seen.insert(c.event_id);
+        per_order.entry(c.order_id.as_str()).or_default().push((*position, (c.consumed_at, c.offset)));
     }
-    let order_violations = per_order.values().filter(|p| p.windows(2).any(|w| w[0] > w[1])).count();
+    for events in per_order.values_mut() {
+        events.sort_unstable();
+    }
+    let order_violations = per_order.values().filter(|events| events.windows(2).any(|w| w[0].1 > w[1].1)).count();
     let lost_ids: HashSet<Uuid> = in_kinesis.keys().filter(|id| !first_seen.contains(id)).copied().collect();
-    let mut latencies: Vec<i64> = ledger
+    let mut latencies: Vec<i64> = stored
         .iter()
         .filter(|c| in_kinesis.contains_key(&c.event_id))
         .map(|c| (c.consumed_at - c.ride_timestamp).max(0))
@@ -274,26 +308,63 @@ mod tests {
                 data: events::encode(ride).data,
             })
             .collect();
-        let consumed = |id: Uuid| Consumed {
+        let consumed = |id: Uuid, offset: i64| Consumed {
             event_id: id,
             order_id: "o".into(),
-            records_key: "carrides-0".into(),
-            offset: 0,
+            partition: 0,
+            offset,
             ride_timestamp: 0,
             consumed_at: 5,
         };
-        let ledger = vec![
-            consumed(rides[0].event_id),
-            consumed(rides[0].event_id),
-            consumed(rides[1].event_id),
+        let stored = vec![
+            consumed(rides[0].event_id, 0),
+            consumed(rides[1].event_id, 1),
             // A sample sent by hand through `cargo lambda invoke`.
-            consumed(Uuid::nil()),
+            consumed(Uuid::nil(), 2),
         ];
         let on_failure =
             OnFailureContents { objects: 1, records: 1, ride_ids: [rides[2].event_id].into_iter().collect() };
-        let report = compare(&stream, &ledger, 0, &on_failure, 1.0);
+        // One redundant delivery, as the consumer's DuplicateRides said.
+        let report = compare(&stream, &stored, 1, 0, &on_failure, 1.0);
         assert_eq!((report.in_kinesis, report.consumed, report.duplicates, report.not_from_stream), (3, 2, 1, 1));
         assert_eq!((report.lost, report.lost_in_on_failure, report.on_failure_records), (1, 1, 1));
         assert!(report.to_string().contains("1 of them kept in the on-failure destination"), "{report}");
+    }
+
+    #[test]
+    fn an_order_consumed_against_its_kinesis_order_is_a_violation() {
+        let rides = events::generate::RideGenerator::seeded(8).rides(2, 1_764_000_000_000);
+        let stream: Vec<crate::kinesis::admin::StoredRecord> = rides
+            .iter()
+            .enumerate()
+            .map(|(i, ride)| crate::kinesis::admin::StoredRecord {
+                shard_id: "shardId-000000000000".into(),
+                sequence_number: i.to_string(),
+                partition_key: "k".into(),
+                data: events::encode(ride).data,
+            })
+            .collect();
+        let at = |i: usize, consumed_at: i64, offset: i64| Consumed {
+            event_id: rides[i].event_id,
+            order_id: "o".into(),
+            partition: 0,
+            offset,
+            ride_timestamp: 0,
+            consumed_at,
+        };
+        let none = OnFailureContents::default();
+        assert_eq!(compare(&stream, &[at(0, 5, 0), at(1, 5, 1)], 0, 0, &none, 1.0).order_violations, 0);
+        assert_eq!(compare(&stream, &[at(0, 5, 1), at(1, 5, 0)], 0, 0, &none, 1.0).order_violations, 1);
+        assert_eq!(compare(&stream, &[at(0, 9, 0), at(1, 5, 1)], 0, 0, &none, 1.0).order_violations, 1);
+    }
+
+    #[test]
+    fn duplicate_deliveries_are_the_consumers_emf_counts() {
+        let log = std::env::temp_dir().join(format!("functions-{}.log", std::process::id()));
+        let emf = |n: u64| format!("{{\"_aws\":{{}},\"DuplicateRides\":{n},\"Rides\":3}}");
+        std::fs::write(&log, format!("[msk-consumer] {}\nINFO unrelated\n{}\n", emf(2), emf(5))).expect("log");
+        assert_eq!(duplicate_deliveries(&log), 7);
+        assert_eq!(duplicate_deliveries(&log.with_extension("missing")), 0);
+        let _ = std::fs::remove_file(&log);
     }
 }

@@ -1,7 +1,8 @@
 //! Starts the whole pipeline on loopback, in dependency order: Kinesis
 //! emulator and stream, Kafka broker and topic, the Kafka Connect worker with
-//! the Camel connector, both functions under `cargo lambda watch`, then the
-//! mapping's poller and the schedule as tasks.
+//! the Camel connector, DynamoDB (moto) and the rides table, both functions
+//! under `cargo lambda watch`, then the mapping's poller and the schedule as
+//! tasks.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use crate::esm::{EsmPoller, EsmSettings, EsmStats, FunctionInvoker};
 use crate::kafka::Broker;
 use crate::kinesis::{self, Emulator};
 use crate::lambda_watch::LambdaWatch;
+use crate::moto::Moto;
 use crate::schedule::{self, ScheduleStats};
 
 #[derive(Debug, Clone)]
@@ -23,7 +25,9 @@ pub struct StackOptions {
     pub topic: String,
     pub partitions: i32,
     pub rides_per_schedule: u32,
-    /// Where dead letters, the ride ledger, the on-failure objects and logs go.
+    /// The DynamoDB table the consumer stores rides in.
+    pub rides_table: String,
+    /// Where dead letters, the on-failure objects and logs go.
     pub data_dir: PathBuf,
 }
 
@@ -35,6 +39,7 @@ impl StackOptions {
             topic: "carrides".into(),
             partitions: 8,
             rides_per_schedule: 500,
+            rides_table: "carrides-rides".into(),
             data_dir: data_dir.into(),
         }
     }
@@ -47,6 +52,10 @@ pub struct LocalStack {
     pub broker: Broker,
     /// Kafka Connect with the real Camel aws-kinesis-source connector.
     pub connect: KafkaConnect,
+    /// moto's server: DynamoDB for the rides table.
+    pub moto: Moto,
+    /// A client for the rides table.
+    pub rides: aws_sdk_dynamodb::Client,
     pub watch: Arc<LambdaWatch>,
     /// Restarts `cargo lambda watch` when it dies; ends with an error when it
     /// keeps dying (see [`crate::lambda_watch::supervise`]).
@@ -75,7 +84,10 @@ impl LocalStack {
             &options.topic,
         )
         .await?;
-        let env = function_environment(&options, &kinesis_emulator.endpoint());
+        let moto = Moto::start()?;
+        let rides = crate::dynamodb::client(&moto.endpoint());
+        crate::dynamodb::create_rides_table(&rides, &options.rides_table).await?;
+        let env = function_environment(&options, &kinesis_emulator.endpoint(), &moto.endpoint());
         let watch = Arc::new(LambdaWatch::start(&env, &options.data_dir.join("functions.log"))?);
         let function_host = tokio::spawn(crate::lambda_watch::supervise(Arc::downgrade(&watch)));
         Ok(Self {
@@ -84,6 +96,8 @@ impl LocalStack {
             kinesis,
             broker,
             connect,
+            moto,
+            rides,
             watch,
             function_host,
             esm_stats: Arc::default(),
@@ -144,10 +158,6 @@ impl LocalStack {
         tokio::spawn(schedule::run(self.invoker("producer"), every, invocations, self.schedule_stats.clone()))
     }
 
-    pub fn ledger_dir(&self) -> PathBuf {
-        self.options.data_dir.join("ledger")
-    }
-
     pub fn dead_letter_dir(&self) -> PathBuf {
         self.options.data_dir.join("dead-letters")
     }
@@ -192,17 +202,22 @@ pub fn on_failure_dir(options: &StackOptions) -> PathBuf {
 /// What `cargo lambda watch` gives both functions: the local endpoints and
 /// dummy credentials, the stack's directories (absolute), and the consumer's
 /// variables its mapping needs, as in the template.
-pub fn function_environment(options: &StackOptions, kinesis_endpoint: &str) -> Vec<(&'static str, String)> {
+pub fn function_environment(
+    options: &StackOptions,
+    kinesis_endpoint: &str,
+    dynamodb_endpoint: &str,
+) -> Vec<(&'static str, String)> {
     let mut env = vec![
         ("STREAM_NAME", options.stream.clone()),
         ("RIDES_PER_SCHEDULE", options.rides_per_schedule.to_string()),
         ("AWS_ENDPOINT_URL_KINESIS", kinesis_endpoint.to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint.to_owned()),
+        ("RIDES_TABLE", options.rides_table.clone()),
         ("AWS_ACCESS_KEY_ID", crate::LOCAL_ACCESS_KEY.to_owned()),
         ("AWS_SECRET_ACCESS_KEY", crate::LOCAL_SECRET_KEY.to_owned()),
         ("AWS_REGION", crate::LOCAL_REGION.to_owned()),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         ("DEAD_LETTER_DIR", options.data_dir.join("dead-letters").display().to_string()),
-        ("RIDE_LEDGER_DIR", options.data_dir.join("ledger").display().to_string()),
     ];
     env.extend(events::mapping::CONSUMER_MAPPING.consumer_environment());
     env

@@ -148,7 +148,7 @@ fn measure_rust(path: &Path, iterations: usize, variant: &str) -> anyhow::Result
     let body = std::fs::read(path)?;
     let config = Config::with_dead_letter_dir("unused");
     let now_ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis())?;
-    let invocation = Invocation { request_id: "bench".into(), now_ms };
+    let invocation = Invocation { request_id: "bench".into(), now_ms, deadline: None };
     let (mut best_parse, mut best_process) = (f64::MAX, f64::MAX);
     let mut times = Vec::with_capacity(iterations);
     let mut last = None;

@@ -16,7 +16,8 @@ use serde_json::value::RawValue;
 fn consumer(c: &mut Criterion) {
     let body = serde_json::to_vec(&events::samples::msk_large(MAX_INVOKE_PAYLOAD_BYTES)).expect("json");
     let config = Config::with_dead_letter_dir("unused");
-    let invocation = Invocation { request_id: "bench".into(), now_ms: events::samples::SAMPLE_NOW_MS + 60_000 };
+    let invocation =
+        Invocation { request_id: "bench".into(), now_ms: events::samples::SAMPLE_NOW_MS + 60_000, deadline: None };
     let event = msk_consumer::parse_event(&body).expect("event");
 
     let mut group = c.benchmark_group("event parse (6 MB)");

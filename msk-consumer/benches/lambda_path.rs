@@ -94,8 +94,11 @@ fn floor(work: bool) -> anyhow::Result<()> {
                 return Ok::<_, Diagnostic>(json!({ "bytes": body.len() }));
             }
             let parsed = msk_consumer::parse_event(&body).map_err(Diagnostic::from)?;
-            let invocation =
-                msk_consumer::Invocation { request_id: event.context.request_id, now_ms: msk_consumer::epoch_ms() };
+            let invocation = msk_consumer::Invocation {
+                request_id: event.context.request_id,
+                now_ms: msk_consumer::epoch_ms(),
+                deadline: None,
+            };
             let (stats, quarantine, _) = msk_consumer::process_batch(&parsed, &invocation, config);
             let puts = futures::future::join_all(quarantine.iter().map(|batch| sink.put(batch))).await;
             let stored = puts.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| Diagnostic {

@@ -16,8 +16,11 @@ pub struct Config {
     pub max_record_bytes: usize,
     /// Must match the mapping's `FunctionResponseTypes: [ReportBatchItemFailures]`.
     pub partial_batch_response: bool,
-    /// Local runs only: append every processed ride's id here (JSON lines).
-    pub ride_ledger_dir: Option<PathBuf>,
+    /// The DynamoDB table every valid ride is stored in (`RIDES_TABLE`).
+    pub rides_table: Option<String>,
+    /// How long a stored ride is kept (`RIDE_TTL_DAYS`): redelivery is
+    /// harmless only while its item exists.
+    pub ride_ttl_days: u32,
 }
 
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
@@ -39,7 +42,8 @@ impl Config {
             dead_letters: DeadLetterTarget::Dir(dir.into()),
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             partial_batch_response: false,
-            ride_ledger_dir: None,
+            rides_table: None,
+            ride_ttl_days: events::rides_table::DEFAULT_TTL_DAYS,
         }
     }
 
@@ -80,11 +84,24 @@ impl Config {
                     })
                 }
             };
+        let ride_ttl_days = match set("RIDE_TTL_DAYS") {
+            None => events::rides_table::DEFAULT_TTL_DAYS,
+            Some(v) => v.trim().parse().ok().filter(|&n: &u32| (1..=3650).contains(&n)).ok_or_else(|| {
+                ConfigError::Invalid {
+                    name: "RIDE_TTL_DAYS",
+                    value: v.clone(),
+                    reason:
+                        "expected whole days from 1 to 3650; keep it longer than the stream's and the topic's retention"
+                            .into(),
+                }
+            })?,
+        };
         Ok(Self {
             dead_letters,
             max_record_bytes,
             partial_batch_response,
-            ride_ledger_dir: set("RIDE_LEDGER_DIR").map(PathBuf::from),
+            rides_table: set("RIDES_TABLE"),
+            ride_ttl_days,
         })
     }
 }
@@ -117,5 +134,10 @@ mod tests {
         assert!(e.to_string().contains("expected true or false"), "{e}");
         let c = config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("PARTIAL_BATCH_RESPONSE", "TRUE")]).expect("true");
         assert!(c.partial_batch_response);
+        let e = config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("RIDE_TTL_DAYS", "0")]).expect_err("zero days");
+        assert!(e.to_string().contains("RIDE_TTL_DAYS=\"0\""), "{e}");
+        let c =
+            config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("RIDES_TABLE", "rides"), ("RIDE_TTL_DAYS", "8")]).expect("ttl");
+        assert_eq!((c.rides_table.as_deref(), c.ride_ttl_days), (Some("rides"), 8));
     }
 }

@@ -8,14 +8,17 @@
 //!   unknown schema version, failed validation, oversized) is quarantined and
 //!   the batch succeeds: one bad record never blocks its partition;
 //! - a tombstone (null value) is counted and skipped: it carries no ride;
-//! - the dead-letter sink (or local ledger) failing is an infrastructure
+//! - a valid ride is stored in the rides table (`store`), once: a ride
+//!   already stored (a redelivery) is counted as a duplicate and leaves the
+//!   table as it was; a changed ride under a stored event id (a producer
+//!   bug) is dead-lettered as `conflicting_ride`, the stored one kept;
+//! - the dead-letter sink or the rides table failing is an infrastructure
 //!   failure: the invocation fails so the mapping retries the batch, or, with
 //!   `PARTIAL_BATCH_RESPONSE=true`, only the affected records are reported.
 
 pub mod config;
 pub mod dead_letter;
 pub mod decode;
-pub mod ledger;
 pub mod memory;
 pub mod metrics;
 pub mod raw_body;
@@ -30,13 +33,16 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::dead_letter::{DeadLetter, DeadLetterBatch, DeadLetterError, DeadLetterSink, LetterMeta};
 use crate::decode::{decode_record, Decoded};
-use crate::ledger::{LedgerEntry, LedgerLines, RideLedger};
 use crate::stats::{BatchStats, Latency, PartitionSpan};
+use crate::store::dynamodb::DynamoStore;
+use crate::store::{Outcome, RideStore, RideToStore};
 
-pub struct Deps<D> {
+pub struct Deps<D, S = DynamoStore> {
     pub config: Config,
     pub dead_letters: D,
-    pub ledger: Option<RideLedger>,
+    /// The rides table; `None` only where `RIDES_TABLE` is unset (a run
+    /// that stores nothing, said at cold start).
+    pub store: Option<S>,
 }
 
 /// Milliseconds since the Unix epoch: an invocation's `now_ms`.
@@ -50,7 +56,16 @@ pub fn epoch_ms() -> i64 {
 pub struct Invocation {
     pub request_id: String,
     pub now_ms: i64,
+    /// When writes must give up so the function can still answer (the
+    /// Lambda deadline less a margin); `None`: [`DEFAULT_STORE_WINDOW`] from now.
+    pub deadline: Option<std::time::Instant>,
 }
+
+/// How long the store may keep retrying when the invocation has no deadline.
+pub const DEFAULT_STORE_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What the function keeps back from its deadline to write dead letters and answer.
+pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(1_500);
 
 /// The per-batch summary: logged as JSON, and returned when the mapping does
 /// not use partial batch responses (handy with `cargo lambda invoke`).
@@ -63,7 +78,13 @@ pub struct BatchSummary {
     pub poison: usize,
     pub poison_by_kind: BTreeMap<&'static str, usize>,
     pub tombstones: usize,
+    /// Rides already stored before this delivery (with a store), or seen
+    /// twice in this batch (without one): redundant deliveries.
     pub duplicates: usize,
+    /// Rides written to the table by this invocation.
+    pub stored: usize,
+    /// Rides whose event id is stored with other content: dead-lettered.
+    pub conflicting: usize,
     pub value_bytes: usize,
     pub latency_ms: Option<Latency>,
     pub rides_per_pickup: BTreeMap<String, u32>,
@@ -86,8 +107,8 @@ pub enum ConsumerError {
     NotAnMskEvent(String),
     #[error(transparent)]
     DeadLetters(#[from] DeadLetterError),
-    #[error("writing the ride ledger: {0}")]
-    Ledger(#[from] std::io::Error),
+    #[error("{count} rides were not stored in the rides table: {reason}")]
+    RidesNotStored { count: usize, reason: String },
 }
 
 impl From<ConsumerError> for lambda_runtime::Diagnostic {
@@ -95,7 +116,7 @@ impl From<ConsumerError> for lambda_runtime::Diagnostic {
         let error_type = match &error {
             ConsumerError::NotAnMskEvent(_) => "NotAnMskEvent",
             ConsumerError::DeadLetters(_) => "DeadLetterSinkUnavailable",
-            ConsumerError::Ledger(_) => "LedgerUnavailable",
+            ConsumerError::RidesNotStored { .. } => "RideStoreUnavailable",
         };
         lambda_runtime::Diagnostic { error_type: error_type.to_owned(), error_message: error.to_string() }
     }
@@ -141,14 +162,54 @@ pub fn parse_event(payload: &[u8]) -> Result<MskEvent<'_>, ConsumerError> {
     Ok(event)
 }
 
-pub async fn handle<D: DeadLetterSink>(
+pub async fn handle<D: DeadLetterSink, S: RideStore>(
     event: &MskEvent<'_>,
     invocation: &Invocation,
-    deps: &Deps<D>,
+    deps: &Deps<D, S>,
 ) -> Result<ConsumerResponse, ConsumerError> {
-    let (mut stats, quarantine, ledger_lines) = process_batch(event, invocation, &deps.config);
-    let mut dead_letters = Vec::new();
+    let (mut stats, mut quarantine, rides) = process_batch(event, invocation, &deps.config);
     let mut unhandled: Vec<ItemIdentifier> = Vec::new();
+    let (mut duplicates, mut stored, mut conflicting) = (stats.duplicates, 0, 0);
+    if let Some(store) = &deps.store {
+        let deadline = invocation.deadline.unwrap_or_else(|| std::time::Instant::now() + DEFAULT_STORE_WINDOW);
+        let to_store: Vec<RideToStore> = rides.iter().map(|f| f.ride.clone()).collect();
+        let outcomes = store.store(&to_store, invocation.now_ms, deadline).await;
+        duplicates = 0;
+        let meta = LetterMeta { request_id: invocation.request_id.clone(), now_ms: invocation.now_ms };
+        let mut not_stored: Vec<(&FoundRide<'_>, String)> = Vec::new();
+        for (found, outcome) in rides.iter().zip(outcomes) {
+            match outcome {
+                Outcome::Stored => stored += 1,
+                Outcome::AlreadyStored => duplicates += 1,
+                Outcome::Conflicting { differs } => {
+                    conflicting += 1;
+                    let reason = format!(
+                        "event id {} is stored with another {}: a second ride under one event id (a producer bug); the stored ride is kept",
+                        found.ride.event_id,
+                        differs.join(", ")
+                    );
+                    let letter = DeadLetter::new(found.records_key, found.record, CONFLICTING_RIDE, reason, &meta);
+                    match quarantine.iter_mut().find(|b| b.records_key == found.records_key) {
+                        Some(batch) => batch.letters.push(letter),
+                        None => quarantine
+                            .push(DeadLetterBatch { records_key: found.records_key.to_owned(), letters: vec![letter] }),
+                    }
+                }
+                Outcome::NotStored { reason } => not_stored.push((found, reason)),
+            }
+        }
+        if let Some((_, reason)) = not_stored.first() {
+            tracing::error!(count = not_stored.len(), reason = %reason, "rides not stored");
+            if !deps.config.partial_batch_response {
+                return Err(ConsumerError::RidesNotStored { count: not_stored.len(), reason: reason.clone() });
+            }
+            unhandled.extend(not_stored.iter().map(|(found, _)| ItemIdentifier {
+                partition: found.records_key.to_owned(),
+                offset: found.record.offset,
+            }));
+        }
+    }
+    let mut dead_letters = Vec::new();
     // One object per partition, written concurrently (on S3, each put is a
     // round trip); results are taken in partition order.
     let puts = futures::future::join_all(quarantine.iter().map(|batch| deps.dead_letters.put(batch))).await;
@@ -167,9 +228,6 @@ pub async fn handle<D: DeadLetterSink>(
             Err(error) => return Err(error.into()),
         }
     }
-    if let (Some(ledger), Some(lines)) = (&deps.ledger, &ledger_lines) {
-        ledger.append(lines)?;
-    }
     let summary = BatchSummary {
         records: stats.records,
         rides: stats.rides,
@@ -177,7 +235,9 @@ pub async fn handle<D: DeadLetterSink>(
         poison: stats.poison(),
         poison_by_kind: stats.poison_by_kind.clone(),
         tombstones: stats.tombstones,
-        duplicates: stats.duplicates,
+        duplicates,
+        stored,
+        conflicting,
         value_bytes: stats.value_bytes,
         latency_ms: stats.latency(),
         rides_per_pickup: stats.rides_per_pickup(),
@@ -189,22 +249,35 @@ pub async fn handle<D: DeadLetterSink>(
     log_summary(&summary, &invocation.request_id);
     if deps.config.partial_batch_response {
         unhandled.sort();
+        unhandled.dedup();
         return Ok(ConsumerResponse::Partial(BatchResponse::failing(unhandled)));
     }
     Ok(ConsumerResponse::Summary(Box::new(summary)))
 }
 
+/// The dead-letter kind of a ride whose event id is stored with other content.
+pub const CONFLICTING_RIDE: &str = "conflicting_ride";
+
+/// A valid ride of the batch, with the record it came in.
+pub struct FoundRide<'e> {
+    pub ride: RideToStore,
+    pub records_key: &'e str,
+    pub record: &'e events::msk::MskRecord<'e>,
+}
+
 /// Decodes and observes every record; returns the stats, the poison records
-/// grouped by partition, and (when a ledger is configured) its lines.
+/// grouped by partition, and (when a rides table is configured) the valid
+/// rides to store.
 pub fn process_batch<'e>(
     event: &'e MskEvent<'_>,
     invocation: &Invocation,
     config: &Config,
-) -> (BatchStats, Vec<DeadLetterBatch<'e>>, Option<LedgerLines>) {
+) -> (BatchStats, Vec<DeadLetterBatch<'e>>, Vec<FoundRide<'e>>) {
     let now_ms = invocation.now_ms;
     let mut stats = BatchStats::with_capacity(event.record_count());
     let mut quarantine = Vec::new();
-    let mut ledger = config.ride_ledger_dir.as_ref().map(|_| LedgerLines::default());
+    let collect = config.rides_table.is_some();
+    let mut rides = Vec::with_capacity(if collect { event.record_count() } else { 0 });
     let meta = LetterMeta { request_id: invocation.request_id.clone(), now_ms };
     let mut buf = Vec::with_capacity(1024);
     for (records_key, records) in &event.records {
@@ -214,14 +287,15 @@ pub fn process_batch<'e>(
             match decode_record(record, &mut buf, config.max_record_bytes, now_ms) {
                 Ok(Decoded::Ride(ride)) => {
                     stats.observe_ride(&ride, now_ms);
-                    if let Some(lines) = ledger.as_mut() {
-                        lines.push(&LedgerEntry {
-                            event_id: ride.event_id,
-                            order_id: &ride.order_id,
+                    if collect {
+                        let topic = record.topic.as_deref().map_or_else(
+                            || events::msk::split_records_key(records_key).map_or("", |(topic, _)| topic),
+                            |topic| topic,
+                        );
+                        rides.push(FoundRide {
+                            ride: RideToStore::new(&ride, topic, record.partition, record.offset),
                             records_key,
-                            offset: record.offset,
-                            ride_timestamp: ride.ride_timestamp,
-                            consumed_at: now_ms,
+                            record,
                         });
                     }
                 }
@@ -238,7 +312,7 @@ pub fn process_batch<'e>(
             quarantine.push(DeadLetterBatch { records_key: records_key.to_string(), letters });
         }
     }
-    (stats, quarantine, ledger)
+    (stats, quarantine, rides)
 }
 
 /// Reasons written out in full on a partition's quarantine line; the rest
@@ -285,6 +359,8 @@ fn log_summary(summary: &BatchSummary, request_id: &str) {
         poison_by_kind = ?summary.poison_by_kind,
         tombstones = summary.tombstones,
         duplicates = summary.duplicates,
+        stored = summary.stored,
+        conflicting = summary.conflicting,
         value_bytes = summary.value_bytes,
         latency_p50_ms = latency.p50,
         latency_p99_ms = latency.p99,

@@ -7,8 +7,8 @@ use lambda_runtime::layers::TracingLayer;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent, Runtime};
 use msk_consumer::config::{Config, DeadLetterTarget};
 use msk_consumer::dead_letter::{dir::DirSink, s3::S3Sink, ConfiguredSink};
-use msk_consumer::ledger::RideLedger;
 use msk_consumer::raw_body::{RawBodies, RawBodyLayer};
+use msk_consumer::store::dynamodb::DynamoStore;
 use msk_consumer::{handle_payload, Deps, Invocation};
 
 #[tokio::main(flavor = "current_thread")]
@@ -22,20 +22,39 @@ async fn main() -> anyhow::Result<()> {
     }
     let config = Config::from_env()?;
     let metrics = msk_consumer::metrics::init().map_err(|e| anyhow::anyhow!("metrics recorder: {e}"))?;
-    let dead_letters = match &config.dead_letters {
-        DeadLetterTarget::S3 { bucket, prefix } => {
-            let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            ConfiguredSink::S3(S3Sink::new(aws_sdk_s3::Client::new(&aws), bucket, prefix))
+    // One AWS configuration (credentials, region, endpoints) for both clients, loaded only if one needs it.
+    let needs_aws = matches!(config.dead_letters, DeadLetterTarget::S3 { .. }) || config.rides_table.is_some();
+    let aws =
+        if needs_aws { Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await) } else { None };
+    let dead_letters = match (&config.dead_letters, &aws) {
+        (DeadLetterTarget::S3 { bucket, prefix }, Some(aws)) => {
+            ConfiguredSink::S3(S3Sink::new(aws_sdk_s3::Client::new(aws), bucket, prefix))
         }
-        DeadLetterTarget::Dir(dir) => ConfiguredSink::Dir(DirSink::new(dir)),
+        (DeadLetterTarget::S3 { .. }, None) => anyhow::bail!("unreachable: S3 without an AWS configuration"),
+        (DeadLetterTarget::Dir(dir), _) => ConfiguredSink::Dir(DirSink::new(dir)),
     };
-    let ledger = config.ride_ledger_dir.as_deref().map(RideLedger::in_dir).transpose()?;
-    let deps = Deps { config, dead_letters, ledger };
+    let store = match (&config.rides_table, &aws) {
+        (Some(table), Some(aws)) => {
+            Some(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table, i64::from(config.ride_ttl_days) * 86_400))
+        }
+        _ => {
+            tracing::warn!("RIDES_TABLE is not set: rides are checked and counted but not stored");
+            None
+        }
+    };
+    let deps = Deps { config, dead_letters, store };
     let deps = &deps;
     let bodies = RawBodies::default();
     let handler_bodies = &bodies;
     let handler = service_fn(move |event: LambdaEvent<()>| async move {
-        let invocation = Invocation { request_id: event.context.request_id.clone(), now_ms: msk_consumer::epoch_ms() };
+        let now_ms = msk_consumer::epoch_ms();
+        // The runtime's deadline (ms since the epoch) less the margin to answer.
+        let left_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX).saturating_sub(now_ms);
+        let deadline = u64::try_from(left_ms).ok().map(|ms| {
+            std::time::Instant::now()
+                + std::time::Duration::from_millis(ms).saturating_sub(msk_consumer::DEADLINE_MARGIN)
+        });
+        let invocation = Invocation { request_id: event.context.request_id.clone(), now_ms, deadline };
         let Some(body) = handler_bodies.take(&invocation.request_id) else {
             return Err(Diagnostic {
                 error_type: "PayloadMissing".into(),

@@ -6,7 +6,18 @@ use crate::BatchSummary;
 
 pub const NAMESPACE: &str = "CarRides/Consumer";
 
-const COUNTS: [&str; 6] = ["Records", "Rides", "PoisonRecords", "Tombstones", "DuplicateRides", "DeadLetterObjects"];
+/// `DuplicateRides`: deliveries of rides already stored (redundant ones);
+/// `ConflictingRides`: rides whose event id is stored with other content.
+const COUNTS: [&str; 8] = [
+    "Records",
+    "Rides",
+    "PoisonRecords",
+    "Tombstones",
+    "DuplicateRides",
+    "StoredRides",
+    "ConflictingRides",
+    "DeadLetterObjects",
+];
 const LATENCIES: [&str; 3] = ["LatencyP50", "LatencyP99", "LatencyMax"];
 
 pub fn init() -> Result<&'static metrics_cloudwatch_embedded::Collector, metrics_cloudwatch_embedded::Error> {
@@ -26,7 +37,8 @@ pub fn init() -> Result<&'static metrics_cloudwatch_embedded::Collector, metrics
 }
 
 pub fn record(s: &BatchSummary) {
-    let counts = [s.records, s.rides, s.poison, s.tombstones, s.duplicates, s.dead_letters.len()];
+    let counts =
+        [s.records, s.rides, s.poison, s.tombstones, s.duplicates, s.stored, s.conflicting, s.dead_letters.len()];
     for (name, value) in COUNTS.into_iter().zip(counts) {
         metrics::counter!(name).increment(value as u64);
     }

@@ -13,11 +13,11 @@ use msk_consumer::{handle, handle_payload, BatchSummary, ConsumerError, Consumer
 
 fn deps(partial: bool, max_record_bytes: usize) -> Deps<MemorySink> {
     let config = Config { max_record_bytes, partial_batch_response: partial, ..Config::with_dead_letter_dir("unused") };
-    Deps { config, dead_letters: MemorySink::new(), ledger: None }
+    Deps { config, dead_letters: MemorySink::new(), store: None }
 }
 
 fn invocation() -> Invocation {
-    Invocation { request_id: "req-1".into(), now_ms: SAMPLE_NOW_MS + 60_000 }
+    Invocation { request_id: "req-1".into(), now_ms: SAMPLE_NOW_MS + 60_000, deadline: None }
 }
 
 fn sample(name: &str) -> String {
@@ -196,7 +196,7 @@ async fn a_records_key_cannot_escape_the_dead_letter_directory() {
     let sink_root = root.join("sink");
     std::fs::create_dir_all(&sink_root).expect("root");
     let config = Config::with_dead_letter_dir(sink_root.display().to_string());
-    let deps = Deps { config, dead_letters: DirSink::new(&sink_root), ledger: None };
+    let deps = Deps { config, dead_letters: DirSink::new(&sink_root), store: None };
     for key in ["../../escaped-0", "a/b/../../../escaped-1", "..-2", "/abs/escaped-3"] {
         let (topic, partition) = key.rsplit_once('-').expect("key");
         let payload = format!(

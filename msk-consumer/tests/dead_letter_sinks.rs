@@ -18,7 +18,8 @@ fn poison_batch() -> DeadLetterBatch<'static> {
         .expect("sample");
     let event = serde_json::from_str(&payload).expect("event");
     let config = Config::with_dead_letter_dir("unused");
-    let invocation = Invocation { request_id: "req-9".into(), now_ms: events::samples::SAMPLE_NOW_MS + 1_000 };
+    let invocation =
+        Invocation { request_id: "req-9".into(), now_ms: events::samples::SAMPLE_NOW_MS + 1_000, deadline: None };
     let (_, mut quarantine, _) = process_batch(&event, &invocation, &config);
     quarantine.pop().expect("one partition of poison").to_static()
 }

@@ -14,7 +14,7 @@ fn config() -> Config {
 }
 
 fn invocation() -> Invocation {
-    Invocation { request_id: "prop".into(), now_ms: samples::SAMPLE_NOW_MS }
+    Invocation { request_id: "prop".into(), now_ms: samples::SAMPLE_NOW_MS, deadline: None }
 }
 
 fn accounted(values: Vec<Vec<u8>>) {

@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
         max_record_bytes: 1 << 16,
         ..Config::with_dead_letter_dir("unused")
     };
-    let invocation = Invocation { request_id: "fuzz".into(), now_ms: events::samples::SAMPLE_NOW_MS };
+    let invocation = Invocation { request_id: "fuzz".into(), now_ms: events::samples::SAMPLE_NOW_MS, deadline: None };
     let (stats, _, _) = process_batch(&event, &invocation, &config);
     assert_eq!(stats.rides + stats.tombstones + stats.poison(), event.record_count());
 });

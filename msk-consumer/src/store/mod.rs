@@ -5,8 +5,8 @@
 //! redelivery stops mattering.
 //!
 //! - [`item`]: a ride as an item, and how a stored one is compared.
-//! - [`dynamodb`]: conditional writes in transactions of up to 100 items,
-//!   concurrently, retried while DynamoDB throttles, within the deadline.
+//! - [`dynamodb`]: one conditional put per ride, many at once, retried
+//!   while DynamoDB throttles, within the deadline.
 
 pub mod dynamodb;
 pub mod item;
