@@ -165,7 +165,7 @@ pub fn read_on_failure(dir: &Path) -> anyhow::Result<OnFailureContents> {
 }
 
 /// The report of a running (or stopped) stack: its stream read back, the
-/// consumer's ledger, dead letters and on-failure destination.
+/// rides table, dead letters and on-failure destination.
 pub async fn of_stack(stack: &crate::stack::LocalStack, elapsed_s: f64) -> anyhow::Result<PipelineReport> {
     let stream = crate::kinesis::read_stream(&stack.kinesis, &stack.options.stream).await?;
     let stored = read_table(&stack.rides, &stack.options.rides_table).await?;
@@ -200,7 +200,8 @@ pub fn compare(
     let mut not_from_stream = 0;
     // Per order: (Kinesis position, when and at which offset it was first
     // consumed); in Kinesis order, consumption must never go back.
-    let mut per_order: HashMap<&str, Vec<(usize, (i64, i64))>> = HashMap::new();
+    type FirstConsumed = (i64, i64);
+    let mut per_order: HashMap<&str, Vec<(usize, FirstConsumed)>> = HashMap::new();
     for c in stored {
         let Some((_, position)) = in_kinesis.get(&c.event_id) else {
             not_from_stream += 1;

@@ -288,10 +288,9 @@ pub fn process_batch<'e>(
                 Ok(Decoded::Ride(ride)) => {
                     stats.observe_ride(&ride, now_ms);
                     if collect {
-                        let topic = record.topic.as_deref().map_or_else(
-                            || events::msk::split_records_key(records_key).map_or("", |(topic, _)| topic),
-                            |topic| topic,
-                        );
+                        let topic = record.topic.as_deref().unwrap_or_else(|| {
+                            events::msk::split_records_key(records_key).map_or("", |(topic, _)| topic)
+                        });
                         rides.push(FoundRide {
                             ride: RideToStore::new(&ride, topic, record.partition, record.offset),
                             records_key,
