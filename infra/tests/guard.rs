@@ -10,7 +10,7 @@ use infra::template::settings::Settings;
 use infra::template::{guard, render};
 use serde_json::{json, Value};
 
-const RULES: [&str; 15] = [
+const RULES: [&str; 16] = [
     "MSK_POLLERS_OUTBOUND_443",
     "MSK_POLLERS_BROKER_PORT_TO_ITSELF",
     "KAFKA_S3_DESTINATION_HAS_A_VPC_ENDPOINT",
@@ -26,6 +26,7 @@ const RULES: [&str; 15] = [
     "CONNECTOR_KEY_IS_THE_PARTITION_KEY",
     "CONNECTOR_READS_FULL_PAGES",
     "CONNECTOR_HANDOFF_QUEUE_SIZED",
+    "RIDES_TABLE_TTL_AND_RECOVERY",
 ];
 
 /// Rules the template before the review already kept (its key was the partition key).
@@ -133,6 +134,12 @@ fn broken(rule: &str) -> Value {
                 .remove("camel.component.aws2-kinesis.maxResultsPerRequest");
         }
         "CONNECTOR_HANDOFF_QUEUE_SIZED" => connector_property(r, "camel.component.seda.queueSize", "1000"),
+        "RIDES_TABLE_TTL_AND_RECOVERY" => {
+            // TTL on an attribute the consumer never writes: items would never expire.
+            r["RidesTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"] = json!("ttl");
+            r["RidesTable"]["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] =
+                json!(false);
+        }
         other => panic!("no fixture for {other}"),
     }
     t

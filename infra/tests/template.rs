@@ -172,6 +172,9 @@ fn the_deployer_policy_covers_every_resource_type() {
             "AWS::IAM::Role" => &["iam:CreateRole", "iam:PutRolePolicy", "iam:PassRole"],
             "AWS::IAM::InstanceProfile" => &["iam:CreateInstanceProfile", "iam:AddRoleToInstanceProfile"],
             "AWS::Kinesis::Stream" => &["kinesis:CreateStream", "kinesis:StartStreamEncryption"],
+            "AWS::DynamoDB::Table" => {
+                &["dynamodb:CreateTable", "dynamodb:UpdateTimeToLive", "dynamodb:UpdateContinuousBackups"]
+            }
             "AWS::MSK::Configuration" => &["kafka:CreateConfiguration"],
             "AWS::MSK::Cluster" => &["kafka:CreateCluster", "logs:CreateLogDelivery"],
             "AWS::KafkaConnect::CustomPlugin" => &["kafkaconnect:CreateCustomPlugin"],

@@ -8,6 +8,7 @@ use super::iam::{logs_statement, role, vpc_eni_statements};
 use super::kafka::{kafka_cluster_statement, log_group, CLUSTER, TOPIC};
 use super::model::{get_att, r#ref, sub, Resource, Template};
 use super::network::{BROKER_SG, CLIENT_SG, PRIVATE_SUBNETS, S3_ENDPOINT};
+use super::rides_table::RIDES_TABLE;
 use super::settings::Settings;
 use super::stream::STREAM;
 
@@ -42,10 +43,16 @@ fn function(
     .skip_check("CKV_AWS_115", "reserved concurrency would fail on new accounts whose whole limit is 10; the schedule and the mapping bound concurrency")
 }
 
-/// The consumer's environment: its dead-letter bucket, and what its
-/// mapping's settings need of it (`events::mapping`).
+/// The consumer's environment: its dead-letter bucket, the rides table and
+/// how long a ride is kept there, and what its mapping's settings need of it
+/// (`events::mapping`).
 fn consumer_environment() -> Value {
-    let mut env = json!({"DEAD_LETTER_BUCKET": r#ref(DEAD_LETTERS), "DEAD_LETTER_PREFIX": "dead-letters/"});
+    let mut env = json!({
+        "DEAD_LETTER_BUCKET": r#ref(DEAD_LETTERS),
+        "DEAD_LETTER_PREFIX": "dead-letters/",
+        "RIDES_TABLE": r#ref(RIDES_TABLE),
+        "RIDE_TTL_DAYS": events::rides_table::DEFAULT_TTL_DAYS.to_string()
+    });
     if let Some(vars) = env.as_object_mut() {
         for (key, value) in CONSUMER_MAPPING.consumer_environment() {
             vars.insert(key.to_owned(), Value::from(value));
@@ -104,6 +111,8 @@ pub fn add(t: &mut Template, s: &Settings) {
     t.add("ConsumerRole", role("lambda.amazonaws.com", [vec![
         json!({"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": dead_letter_objects}),
         json!({"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": get_att(DEAD_LETTERS, "Arn")}),
+        // Conditional puts only: a stored ride is never updated or deleted by the consumer.
+        json!({"Effect": "Allow", "Action": ["dynamodb:PutItem"], "Resource": get_att(RIDES_TABLE, "Arn")}),
         json!({"Effect": "Allow", "Action": ["kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers"], "Resource": r#ref(CLUSTER)}),
         kafka_cluster_statement(
             &["kafka-cluster:Connect", "kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup", "kafka-cluster:DescribeTopic",
@@ -127,7 +136,10 @@ pub fn add(t: &mut Template, s: &Settings) {
             "CKV_AWS_116",
             "invoked synchronously by the event source mapping, whose on-failure destination takes discarded batches",
         )
-        .skip_check("CKV_AWS_117", "the mapping's pollers run in the VPC; the function only writes to S3"),
+        .skip_check(
+            "CKV_AWS_117",
+            "the mapping's pollers run in the VPC; the function writes to S3 and DynamoDB over their public endpoints",
+        ),
     );
 
     // One definition with the local stack's poller (events::mapping).

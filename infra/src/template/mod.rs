@@ -11,6 +11,7 @@ pub mod kafka;
 pub mod model;
 pub mod network;
 pub mod parameters;
+pub mod rides_table;
 pub mod schedule;
 pub mod settings;
 pub mod stream;
@@ -29,6 +30,7 @@ pub fn render(settings: &Settings) -> Result<Template, SettingsError> {
     parameters::add(&mut t);
     network::add(&mut t);
     stream::add(&mut t);
+    rides_table::add(&mut t);
     kafka::add(&mut t, settings);
     functions::add(&mut t, settings);
     schedule::add(&mut t);
@@ -41,5 +43,6 @@ pub fn render(settings: &Settings) -> Result<Template, SettingsError> {
     t.output("ProducerFunction", "Producer Lambda", r#ref(functions::PRODUCER));
     t.output("ConsumerFunction", "MSK consumer Lambda", r#ref(functions::CONSUMER));
     t.output("DeadLetterBucket", "Poison records and discarded batches", r#ref(functions::DEAD_LETTERS));
+    t.output("RidesTable", "Every valid ride, once, keyed by event id", r#ref(rides_table::RIDES_TABLE));
     Ok(t)
 }
