@@ -133,12 +133,13 @@ invoke-producer: tools ## Invoke the producer under `make watch` with the schedu
 invoke-consumer: tools ## Invoke the consumer under `make watch` with an MSK sample
 	cargo lambda invoke msk-consumer -A 127.0.0.1 -P 9000 --data-file events/samples/msk-headers.json
 
-bench: tools ## Consumer benchmarks: the Lambda path (Runtime API) vs a floor and a Python Lambda, in-process Rust vs Python, criterion phases
+bench: tools ## Consumer benchmarks: the Lambda path (Runtime API) vs a floor and a Python Lambda, in-process Rust vs Python, criterion phases, the write path (rides table)
 	@# Release builds of the other functions, for the bench's init figures.
 	cargo build --release -p producer -p topic-creator
 	cargo bench -p msk-consumer --bench lambda_path
 	cargo bench -p msk-consumer --bench compare
 	cargo bench -p msk-consumer --bench decode
+	cargo bench -p msk-consumer --bench store_path
 
 bench-connector: tools ## Rides/s through the real Camel connector: the template's properties beside the plugin's defaults (BENCHMARKS.md)
 	cargo bench -p local --bench connector_rate

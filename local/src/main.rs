@@ -42,6 +42,11 @@ enum Command {
         /// Give up waiting for the consumer after this many seconds.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
+        /// SIGKILL the Kafka Connect worker once half the rides are in Kafka,
+        /// and start it again: its task re-sends the whole stream, and the
+        /// report shows every ride stored once anyway.
+        #[arg(long)]
+        restart_connector: bool,
     },
     /// Run the pipeline until Ctrl-C, producing continuously.
     /// Run the pipeline until stopped (Ctrl-C, or `local down` from another terminal), then report.
@@ -87,13 +92,26 @@ async fn run_cli() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { rides, rides_per_invoke, invokes_per_second, timeout } => {
+        Command::Demo { rides, rides_per_invoke, invokes_per_second, timeout, restart_connector } => {
             let invocations = rides.div_ceil(u64::from(rides_per_invoke));
-            run(cli.data_dir, rides_per_invoke, invokes_per_second, Some(invocations), Duration::from_secs(timeout))
-                .await
+            let run_options = RunOptions {
+                rides_per_invoke,
+                rate: invokes_per_second,
+                invocations: Some(invocations),
+                timeout: Duration::from_secs(timeout),
+                restart_connector,
+            };
+            run(cli.data_dir, run_options).await
         }
         Command::Up { rides_per_invoke, invokes_per_second } => {
-            run(cli.data_dir, rides_per_invoke, invokes_per_second, None, Duration::MAX).await
+            let run_options = RunOptions {
+                rides_per_invoke,
+                rate: invokes_per_second,
+                invocations: None,
+                timeout: Duration::MAX,
+                restart_connector: false,
+            };
+            run(cli.data_dir, run_options).await
         }
         Command::Status => status(&cli.data_dir).await,
         Command::Down { timeout } => down(&cli.data_dir, Duration::from_secs(timeout)).await,
@@ -207,13 +225,21 @@ fn stopped_run_verdict(path: &std::path::Path) -> anyhow::Result<String> {
     ))
 }
 
-async fn run(
-    data_dir: PathBuf,
+/// What a `demo` or `up` run does.
+struct RunOptions {
     rides_per_invoke: u32,
+    /// Producer invocations per second.
     rate: f64,
+    /// `None`: until stopped.
     invocations: Option<u64>,
     timeout: Duration,
-) -> anyhow::Result<()> {
+    /// Restart the Connect worker (SIGKILL) once half the rides are in Kafka.
+    restart_connector: bool,
+}
+
+async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
+    let RunOptions { rides_per_invoke, rate, invocations, timeout, restart_connector } = run_options;
+    let mut restart_pending = restart_connector;
     if let Some(running) = live_state(&data_dir)? {
         anyhow::bail!(
             "a local stack is already running from {} (pid {}): `make local-down` first, or pass another --data-dir",
@@ -279,6 +305,12 @@ async fn run(
         if Instant::now() >= next_count {
             next_count += Duration::from_secs(1);
             written = stack.records_in_kafka().unwrap_or(written);
+        }
+        if restart_pending && target.is_some_and(|t| written >= t / 2) {
+            restart_pending = false;
+            bars.suspend(|| eprintln!("restarting the Kafka Connect worker (SIGKILL, then start) with {written} records in Kafka: its task will re-send the stream"));
+            stack.connect.restart().await?;
+            published.connect_pid = stack.connect.pid();
         }
         let done = rides_taken(&stack);
         for (bar, value) in [(&produced, sent), (&kafka, written), (&consumed, done)] {
@@ -364,6 +396,13 @@ async fn run(
     );
     println!("broker                {}", stack.broker.describe());
     println!("connector             {}", stack.connect.describe());
+    if stack.connect.restarts() > 0 {
+        println!(
+            "                      restarted {} time(s) mid-stream (SIGKILL): the task re-sent the stream; the consumer counted {} redundant deliveries, the table holds each ride once",
+            stack.connect.restarts(),
+            report.duplicates
+        );
+    }
     let in_kafka = stack.records_in_kafka().unwrap_or(0);
     println!(
         "                      plugin version {} (as the worker lists it), {} records in Kafka ({} duplicates), {} dropped in the task's hand-off",

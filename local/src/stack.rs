@@ -27,6 +27,9 @@ pub struct StackOptions {
     pub rides_per_schedule: u32,
     /// The DynamoDB table the consumer stores rides in.
     pub rides_table: String,
+    /// Throttle the consumer's writes to the table the way DynamoDB does
+    /// (a proxy between the consumer and moto), for fault tests.
+    pub rides_throttle: Option<crate::dynamodb::throttle_proxy::ThrottlePlan>,
     /// Where dead letters, the on-failure objects and logs go.
     pub data_dir: PathBuf,
 }
@@ -40,6 +43,7 @@ impl StackOptions {
             partitions: 8,
             rides_per_schedule: 500,
             rides_table: "carrides-rides".into(),
+            rides_throttle: None,
             data_dir: data_dir.into(),
         }
     }
@@ -56,6 +60,8 @@ pub struct LocalStack {
     pub moto: Moto,
     /// A client for the rides table.
     pub rides: aws_sdk_dynamodb::Client,
+    /// Between the consumer and moto when `rides_throttle` is set.
+    pub rides_proxy: Option<crate::dynamodb::ThrottleProxy>,
     pub watch: Arc<LambdaWatch>,
     /// Restarts `cargo lambda watch` when it dies; ends with an error when it
     /// keeps dying (see [`crate::lambda_watch::supervise`]).
@@ -87,7 +93,12 @@ impl LocalStack {
         let moto = Moto::start()?;
         let rides = crate::dynamodb::client(&moto.endpoint());
         crate::dynamodb::create_rides_table(&rides, &options.rides_table).await?;
-        let env = function_environment(&options, &kinesis_emulator.endpoint(), &moto.endpoint());
+        let rides_proxy = match options.rides_throttle {
+            Some(plan) => Some(crate::dynamodb::ThrottleProxy::start(&moto.endpoint(), plan).await?),
+            None => None,
+        };
+        let rides_endpoint = rides_proxy.as_ref().map_or_else(|| moto.endpoint(), |proxy| proxy.endpoint());
+        let env = function_environment(&options, &kinesis_emulator.endpoint(), &rides_endpoint);
         let watch = Arc::new(LambdaWatch::start(&env, &options.data_dir.join("functions.log"))?);
         let function_host = tokio::spawn(crate::lambda_watch::supervise(Arc::downgrade(&watch)));
         Ok(Self {
@@ -98,6 +109,7 @@ impl LocalStack {
             connect,
             moto,
             rides,
+            rides_proxy,
             watch,
             function_host,
             esm_stats: Arc::default(),

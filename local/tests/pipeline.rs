@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use events::generate::RideGenerator;
+use local::dynamodb::throttle_proxy::ThrottlePlan;
 use local::kafka::Broker;
 use local::report::{self, PipelineReport};
 use local::stack::{LocalStack, StackOptions};
@@ -62,14 +63,19 @@ impl Drop for Watchdog {
 }
 
 async fn start_stack(name: &str) -> LocalStack {
-    start_stack_on(name, |dir| Broker::apache_kafka(dir).expect("Apache Kafka (make tools)")).await
+    start_stack_on(name, |dir| Broker::apache_kafka(dir).expect("Apache Kafka (make tools)"), |_| {}).await
 }
 
-async fn start_stack_on(name: &str, broker: impl FnOnce(&std::path::Path) -> Broker) -> LocalStack {
+async fn start_stack_on(
+    name: &str,
+    broker: impl FnOnce(&std::path::Path) -> Broker,
+    tweak: impl FnOnce(&mut StackOptions),
+) -> LocalStack {
     let dir = std::env::temp_dir().join(format!("pipeline-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut options = StackOptions::new(&dir);
     options.rides_per_schedule = 500;
+    tweak(&mut options);
     let broker = broker(&dir);
     let stack = LocalStack::start(options, broker).await.expect("stack");
     stack.warm_up().await.expect("functions");
@@ -224,7 +230,14 @@ async fn the_function_host_killed_mid_stream_is_restarted_and_loses_nothing() {
 async fn connect_worker_kill_broker_outage_and_failed_batches_lose_nothing() {
     let watchdog =
         Watchdog::arm("connect_worker_kill_broker_outage_and_failed_batches_lose_nothing", Duration::from_secs(600));
-    let stack = start_stack("faults").await;
+    // Every seventh write to the rides table is throttled, as DynamoDB does
+    // under load: the consumer retries those rides.
+    let stack = start_stack_on(
+        "faults",
+        |dir| Broker::apache_kafka(dir).expect("Apache Kafka (make tools)"),
+        |options| options.rides_throttle = Some(ThrottlePlan { first_calls: 0, every: 7 }),
+    )
+    .await;
     let started = Instant::now();
     let poller = stack.spawn_poller(stack.esm_settings()).expect("poller");
     let schedule = stack.spawn_schedule(Duration::from_millis(250), Some(16));
@@ -288,6 +301,8 @@ async fn connect_worker_kill_broker_outage_and_failed_batches_lose_nothing() {
     // consumer saw the re-sent ones as already stored: at least every record
     // the connector had written before its restart came again.
     assert_eq!(report.consumed, report.in_kinesis, "every ride of the stream stored");
+    let throttled = stack.rides_proxy.as_ref().map_or(0, |p| p.stats().throttled.load(Ordering::Relaxed));
+    assert!(throttled > 100, "the table throttled the consumer: {throttled} puts");
     assert!(
         report.duplicates >= written_before as usize,
         "{} redundant deliveries counted, but {written_before} records were re-sent",
