@@ -79,3 +79,30 @@ pub async fn scan(client: &Client, table: &str) -> anyhow::Result<Vec<HashMap<St
     }
     Ok(items)
 }
+
+/// dynalite (npm), the other open-source DynamoDB emulator, on loopback:
+/// kept only to compare with moto (README, "Exactly-once effect").
+pub struct Dynalite {
+    _service: crate::process::Service,
+    port: u16,
+}
+
+impl Dynalite {
+    pub fn start() -> anyhow::Result<Self> {
+        let cli = crate::tools::node_script("dynalite", "node_modules/dynalite/cli.js")?;
+        let port = crate::process::free_port()?;
+        let mut command = std::process::Command::new("node");
+        command.arg(cli).args(["--host", "127.0.0.1", "--port", &port.to_string(), "--createTableMs", "0"]);
+        let (service, _) = crate::process::Service::start(
+            "dynalite",
+            command,
+            "Dynalite listening at",
+            std::time::Duration::from_secs(20),
+        )?;
+        Ok(Self { _service: service, port })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
