@@ -172,12 +172,11 @@ pub async fn handle<D: DeadLetterSink, S: RideStore>(
     let (mut duplicates, mut stored, mut conflicting) = (stats.duplicates, 0, 0);
     if let Some(store) = &deps.store {
         let deadline = invocation.deadline.unwrap_or_else(|| std::time::Instant::now() + DEFAULT_STORE_WINDOW);
-        let to_store: Vec<RideToStore> = rides.iter().map(|f| f.ride.clone()).collect();
-        let outcomes = store.store(&to_store, invocation.now_ms, deadline).await;
+        let outcomes = store.store(&rides.rides, invocation.now_ms, deadline).await;
         duplicates = 0;
         let meta = LetterMeta { request_id: invocation.request_id.clone(), now_ms: invocation.now_ms };
-        let mut not_stored: Vec<(&FoundRide<'_>, String)> = Vec::new();
-        for (found, outcome) in rides.iter().zip(outcomes) {
+        let mut not_stored: Vec<(&RideOrigin<'_>, String)> = Vec::new();
+        for ((ride, found), outcome) in rides.rides.iter().zip(&rides.origins).zip(outcomes) {
             match outcome {
                 Outcome::Stored => stored += 1,
                 Outcome::AlreadyStored => duplicates += 1,
@@ -185,7 +184,7 @@ pub async fn handle<D: DeadLetterSink, S: RideStore>(
                     conflicting += 1;
                     let reason = format!(
                         "event id {} is stored with another {}: a second ride under one event id (a producer bug); the stored ride is kept",
-                        found.ride.event_id,
+                        ride.event_id,
                         differs.join(", ")
                     );
                     let letter = DeadLetter::new(found.records_key, found.record, CONFLICTING_RIDE, reason, &meta);
@@ -258,9 +257,16 @@ pub async fn handle<D: DeadLetterSink, S: RideStore>(
 /// The dead-letter kind of a ride whose event id is stored with other content.
 pub const CONFLICTING_RIDE: &str = "conflicting_ride";
 
-/// A valid ride of the batch, with the record it came in.
-pub struct FoundRide<'e> {
-    pub ride: RideToStore,
+/// The valid rides of a batch to store, and (at the same index) the record
+/// each came in.
+#[derive(Default)]
+pub struct FoundRides<'e> {
+    pub rides: Vec<RideToStore>,
+    pub origins: Vec<RideOrigin<'e>>,
+}
+
+/// Where a ride of the batch came from: its partition and record.
+pub struct RideOrigin<'e> {
     pub records_key: &'e str,
     pub record: &'e events::msk::MskRecord<'e>,
 }
@@ -272,12 +278,16 @@ pub fn process_batch<'e>(
     event: &'e MskEvent<'_>,
     invocation: &Invocation,
     config: &Config,
-) -> (BatchStats, Vec<DeadLetterBatch<'e>>, Vec<FoundRide<'e>>) {
+) -> (BatchStats, Vec<DeadLetterBatch<'e>>, FoundRides<'e>) {
     let now_ms = invocation.now_ms;
     let mut stats = BatchStats::with_capacity(event.record_count());
     let mut quarantine = Vec::new();
     let collect = config.rides_table.is_some();
-    let mut rides = Vec::with_capacity(if collect { event.record_count() } else { 0 });
+    let mut rides = FoundRides::default();
+    if collect {
+        rides.rides.reserve(event.record_count());
+        rides.origins.reserve(event.record_count());
+    }
     let meta = LetterMeta { request_id: invocation.request_id.clone(), now_ms };
     let mut buf = Vec::with_capacity(1024);
     for (records_key, records) in &event.records {
@@ -291,11 +301,8 @@ pub fn process_batch<'e>(
                         let topic = record.topic.as_deref().unwrap_or_else(|| {
                             events::msk::split_records_key(records_key).map_or("", |(topic, _)| topic)
                         });
-                        rides.push(FoundRide {
-                            ride: RideToStore::new(&ride, topic, record.partition, record.offset),
-                            records_key,
-                            record,
-                        });
+                        rides.rides.push(RideToStore::new(&ride, topic, record.partition, record.offset));
+                        rides.origins.push(RideOrigin { records_key, record });
                     }
                 }
                 Ok(Decoded::Tombstone) => stats.observe_tombstone(),
