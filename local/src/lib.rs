@@ -24,3 +24,9 @@ pub mod tools;
 pub const LOCAL_REGION: &str = "us-east-1";
 pub const LOCAL_ACCESS_KEY: &str = "local";
 pub const LOCAL_SECRET_KEY: &str = "local";
+
+/// The dummy credentials every local SDK client signs with (one type for
+/// every AWS SDK crate: `aws-credential-types`).
+pub fn local_credentials() -> aws_sdk_kinesis::config::Credentials {
+    aws_sdk_kinesis::config::Credentials::new(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, None, None, "local-stack")
+}

@@ -296,10 +296,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[test]
-    fn hand_invokes_are_apart_and_lost_rides_kept_on_failure_are_named() {
-        let rides = events::generate::RideGenerator::seeded(7).rides(3, 1_764_000_000_000);
-        let stream: Vec<crate::kinesis::admin::StoredRecord> = rides
+    /// `rides` as one shard's records, in order.
+    fn one_shard(rides: &[events::CarRideEvent<'_>]) -> Vec<crate::kinesis::admin::StoredRecord> {
+        rides
             .iter()
             .enumerate()
             .map(|(i, ride)| crate::kinesis::admin::StoredRecord {
@@ -308,7 +307,13 @@ mod tests {
                 partition_key: "k".into(),
                 data: events::encode(ride).data,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn hand_invokes_are_apart_and_lost_rides_kept_on_failure_are_named() {
+        let rides = events::generate::RideGenerator::seeded(7).rides(3, 1_764_000_000_000);
+        let stream = one_shard(&rides);
         let consumed = |id: Uuid, offset: i64| Consumed {
             event_id: id,
             order_id: "o".into(),
@@ -335,16 +340,7 @@ mod tests {
     #[test]
     fn an_order_consumed_against_its_kinesis_order_is_a_violation() {
         let rides = events::generate::RideGenerator::seeded(8).rides(2, 1_764_000_000_000);
-        let stream: Vec<crate::kinesis::admin::StoredRecord> = rides
-            .iter()
-            .enumerate()
-            .map(|(i, ride)| crate::kinesis::admin::StoredRecord {
-                shard_id: "shardId-000000000000".into(),
-                sequence_number: i.to_string(),
-                partition_key: "k".into(),
-                data: events::encode(ride).data,
-            })
-            .collect();
+        let stream = one_shard(&rides);
         let at = |i: usize, consumed_at: i64, offset: i64| Consumed {
             event_id: rides[i].event_id,
             order_id: "o".into(),

@@ -3,10 +3,10 @@
 //! answers a function error with HTTP 500, which the poller must see once and
 //! handle by the mapping's rules, not have the SDK replay three times.
 
-use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_lambda::config::{BehaviorVersion, Region};
 use aws_sdk_lambda::primitives::Blob;
 
-use crate::{LOCAL_ACCESS_KEY, LOCAL_REGION, LOCAL_SECRET_KEY};
+use crate::LOCAL_REGION;
 
 /// How an invocation failed, in the two kinds AWS's event source mappings
 /// treat differently (Lambda guide, "Error handling" of the Kinesis and
@@ -43,7 +43,7 @@ impl FunctionInvoker {
         let config = aws_sdk_lambda::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(LOCAL_REGION))
-            .credentials_provider(Credentials::new(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, None, None, "local-stack"))
+            .credentials_provider(crate::local_credentials())
             .endpoint_url(endpoint)
             .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
             .timeout_config(

@@ -46,10 +46,6 @@ impl DynamoStore {
         Self { client, table: table.into(), ttl_seconds }
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// Writes one ride, again while DynamoDB holds it back, until the deadline.
     async fn put(&self, ride: &RideToStore, consumed_at_ms: i64, deadline: Instant) -> Outcome {
         let mut backoff = FIRST_BACKOFF;
