@@ -24,8 +24,7 @@ async fn main() -> anyhow::Result<()> {
     let metrics = msk_consumer::metrics::init().map_err(|e| anyhow::anyhow!("metrics recorder: {e}"))?;
     // One AWS configuration (credentials, region, endpoints) for both clients, loaded only if one needs it.
     let needs_aws = matches!(config.dead_letters, DeadLetterTarget::S3 { .. }) || config.rides_table.is_some();
-    let aws =
-        if needs_aws { Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await) } else { None };
+    let aws = if needs_aws { Some(sdk_https::load_from_env().await) } else { None };
     let dead_letters = match (&config.dead_letters, &aws) {
         (DeadLetterTarget::S3 { bucket, prefix }, Some(aws)) => {
             ConfiguredSink::S3(S3Sink::new(aws_sdk_s3::Client::new(aws), bucket, prefix))

@@ -2,6 +2,9 @@
 //! (SASL/OAUTHBEARER tokens from `aws-msk-iam-sasl-signer`) on MSK, or in
 //! plaintext against a local broker.
 //!
+//! The token is [`crate::iam_token`]'s, signed with the function's own
+//! credentials.
+//!
 //! librdkafka offers OAUTHBEARER only when built with OpenSSL, so the
 //! workspace builds `rdkafka` with `ssl-vendored`. A vendored OpenSSL looks
 //! for CA certificates under its own build prefix, which Lambda's image does
@@ -12,7 +15,7 @@
 
 use std::time::Duration;
 
-use aws_msk_iam_sasl_signer::generate_auth_token;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
@@ -23,17 +26,21 @@ use crate::{TopicAdmin, TopicError, TopicOutcome};
 
 #[derive(Debug, Clone)]
 pub enum Auth {
-    /// MSK with IAM access control, in `region`. `ca_location` is
-    /// librdkafka's `ssl.ca.location` (`probe`: the system's bundle).
-    Iam { region: String, ca_location: String },
+    /// MSK with IAM access control, in `region`, tokens signed with
+    /// `credentials`. `ca_location` is librdkafka's `ssl.ca.location`
+    /// (`probe`: the system's bundle).
+    Iam { region: String, ca_location: String, credentials: SharedCredentialsProvider },
     /// A local broker without authentication.
     Plaintext,
 }
 
 impl Auth {
-    /// MSK's IAM listener, trusting the system's CA bundle.
-    pub fn iam(region: impl Into<String>) -> Self {
-        Auth::Iam { region: region.into(), ca_location: "probe".into() }
+    /// MSK's IAM listener in the configuration's region, with its
+    /// credentials, trusting the system's CA bundle.
+    pub fn iam(aws: &aws_config::SdkConfig) -> Result<Self, String> {
+        let region = aws.region().ok_or("AWS_REGION is not set")?.to_string();
+        let credentials = aws.credentials_provider().ok_or("no AWS credentials provider")?;
+        Ok(Auth::Iam { region, ca_location: "probe".into(), credentials })
     }
 }
 
@@ -68,15 +75,14 @@ impl KafkaTopicAdmin {
         config.set("bootstrap.servers", bootstrap).set("socket.timeout.ms", &socket_timeout);
         match &self.auth {
             Auth::Plaintext => config.create().map_err(|e| e.to_string()),
-            Auth::Iam { region, ca_location } => {
+            Auth::Iam { region, ca_location, credentials } => {
                 config
                     .set("security.protocol", "SASL_SSL")
                     .set("sasl.mechanism", "OAUTHBEARER")
                     .set("ssl.ca.location", ca_location);
                 let admin: Admin = config.create().map_err(|e| e.to_string())?;
-                let (token, expires_ms) = generate_auth_token(aws_config::Region::new(region.clone()))
-                    .await
-                    .map_err(|e| format!("signing the MSK IAM token: {e}"))?;
+                let (token, expires_ms) =
+                    crate::iam_token::auth_token(region, credentials).await.map_err(|e| e.to_string())?;
                 crate::native::set_oauth_token(admin.inner(), &token, expires_ms)?;
                 Ok(admin)
             }

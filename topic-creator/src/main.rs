@@ -17,11 +17,11 @@ const ANSWER_MARGIN: Duration = Duration::from_secs(15);
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     lambda_runtime::tracing::init_default_subscriber();
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let region = aws.region().map(ToString::to_string).ok_or_else(|| anyhow::anyhow!("AWS_REGION is not set"))?;
+    let aws = sdk_https::load_from_env().await;
+    let auth = Auth::iam(&aws).map_err(|e| anyhow::anyhow!(e))?;
     let deps = Deps {
         brokers: MskBrokers(aws_sdk_kafka::Client::new(&aws)),
-        admin: KafkaTopicAdmin::new(Auth::iam(region)),
+        admin: KafkaTopicAdmin::new(auth),
         responder: HttpResponder::new(),
     };
     let deps = &deps;

@@ -1,25 +1,28 @@
 //! Answering CloudFormation: a PUT of the JSON response to the pre-signed
-//! `ResponseURL`, with an empty content type as the signature requires.
+//! `ResponseURL`, with an empty content type as the signature requires, on
+//! the functions' one HTTPS stack (`sdk-https`: certificates verified).
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse as Response;
+use aws_smithy_runtime_api::client::http::{HttpConnector, SharedHttpConnector};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_types::body::SdkBody;
 
 use crate::{Responder, TopicError};
 
-pub struct HttpResponder(pub reqwest::Client);
+pub struct HttpResponder(SharedHttpConnector);
 
 /// An answer that cannot be delivered in this long will not be: fail fast
 /// rather than hold the function until its timeout.
 pub const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl HttpResponder {
-    /// A client whose connect and whole-request time are bounded.
+    /// A client whose connect and answer times are bounded.
     pub fn new() -> Self {
         Self::with_timeout(RESPONSE_TIMEOUT)
     }
 
     pub fn with_timeout(timeout: std::time::Duration) -> Self {
-        let client = reqwest::Client::builder().connect_timeout(timeout).timeout(timeout).build().unwrap_or_default();
-        Self(client)
+        Self(sdk_https::HttpsClient::new().connector(timeout, timeout))
     }
 }
 
@@ -31,15 +34,16 @@ impl Default for HttpResponder {
 
 impl Responder for HttpResponder {
     async fn respond(&self, url: &str, response: &Response) -> Result<(), TopicError> {
-        let body = serde_json::to_vec(response).map_err(|e| TopicError::Respond(e.to_string()))?;
+        let failed = |e: &dyn std::fmt::Display| TopicError::Respond(e.to_string());
+        let body = serde_json::to_vec(response).map_err(|e| failed(&e))?;
+        let request =
+            http::Request::put(url).header("content-type", "").body(SdkBody::from(body)).map_err(|e| failed(&e))?;
+        let request = HttpRequest::try_from(request).map_err(|e| failed(&e))?;
         let answer = self
             .0
-            .put(url)
-            .header("content-type", "")
-            .body(body)
-            .send()
+            .call(request)
             .await
-            .map_err(|e| TopicError::Respond(e.to_string()))?;
+            .map_err(|e| failed(&aws_smithy_types::error::display::DisplayErrorContext(&e)))?;
         if !answer.status().is_success() {
             return Err(TopicError::Respond(format!("HTTP {}", answer.status())));
         }

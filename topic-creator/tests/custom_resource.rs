@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -154,7 +156,7 @@ async fn creates_the_topic_on_a_real_broker_idempotently() {
 }
 
 /// The Lambda's IAM path (`Auth::Iam`: SASL_SSL, OAUTHBEARER, a token from
-/// `aws-msk-iam-sasl-signer`) against a broker listener speaking the same
+/// `topic_creator::iam_token`) against a broker listener speaking the same
 /// protocols. It must get through TLS (the broker's certificate checked
 /// against its CA, host name included) and the SASL handshake; the broker
 /// then validates the token with Kafka's default handler, which accepts only
@@ -163,9 +165,7 @@ async fn creates_the_topic_on_a_real_broker_idempotently() {
 /// broker that completed TLS and received the OAUTHBEARER token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_iam_path_gets_through_tls_and_sasl_to_the_token_check() {
-    // Dummy credentials: the signer presigns locally, nothing reaches AWS.
-    std::env::set_var("AWS_ACCESS_KEY_ID", local::LOCAL_ACCESS_KEY);
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", local::LOCAL_SECRET_KEY);
+    // Dummy credentials (in `iam_refusal`): the token is presigned locally, nothing reaches AWS.
     let kafka = kafka();
     let spec = TopicSpec {
         cluster_arn: "local".into(),
@@ -190,7 +190,17 @@ async fn the_iam_path_gets_through_tls_and_sasl_to_the_token_check() {
 /// SASL_SSL listener (it must fail: the broker takes no MSK IAM token).
 async fn iam_refusal(kafka: &local::apache_kafka::ApacheKafka, ca: &std::path::Path, spec: &TopicSpec) -> String {
     let admin = KafkaTopicAdmin {
-        auth: Auth::Iam { region: local::LOCAL_REGION.into(), ca_location: ca.display().to_string() },
+        auth: Auth::Iam {
+            region: local::LOCAL_REGION.into(),
+            ca_location: ca.display().to_string(),
+            credentials: SharedCredentialsProvider::new(Credentials::new(
+                local::LOCAL_ACCESS_KEY,
+                local::LOCAL_SECRET_KEY,
+                None,
+                None,
+                "test",
+            )),
+        },
         timeout: Duration::from_secs(5),
     };
     admin

@@ -1,0 +1,150 @@
+//! The SDK's `HttpClient` over hyper-util's pooled HTTP/1.1 client. One
+//! connection pool per connector setting (in practice one per process), as
+//! the SDK's own client keeps; errors sorted the way the SDK's retry policy
+//! reads them (I/O and timeouts are transient, the rest are not).
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::retries::ErrorKind;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector as TcpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::connect::{https_connector, TimedConnect};
+use crate::errors::HttpsError;
+use crate::roots::Trust;
+
+type Pooled = Client<TimedConnect<HttpsConnector<TcpConnector>>, SdkBody>;
+type SettingsKey = (Option<Duration>, Option<Duration>);
+
+/// Give it to `aws_config::defaults(..).http_client(..)` (see
+/// [`crate::load_from_env`]) or to one client's config.
+#[derive(Clone, Debug, Default)]
+pub struct HttpsClient {
+    trust: Trust,
+    connectors: Arc<Mutex<HashMap<SettingsKey, SharedHttpConnector>>>,
+}
+
+impl HttpsClient {
+    /// Trusting the system's CA bundle: what the functions use on Lambda.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Trusting exactly these authorities.
+    pub fn with_trust(trust: Trust) -> Self {
+        Self { trust, connectors: Arc::default() }
+    }
+
+    /// A connector outside the SDK, for plain requests on the same stack
+    /// (the topic creator's answer to CloudFormation).
+    pub fn connector(&self, connect_timeout: Duration, read_timeout: Duration) -> SharedHttpConnector {
+        let settings =
+            HttpConnectorSettings::builder().connect_timeout(connect_timeout).read_timeout(read_timeout).build();
+        self.connector_for(&settings)
+    }
+
+    fn connector_for(&self, settings: &HttpConnectorSettings) -> SharedHttpConnector {
+        let key = (settings.connect_timeout(), settings.read_timeout());
+        let mut connectors = self.connectors.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        connectors.entry(key).or_insert_with(|| SharedHttpConnector::new(Connector::new(&self.trust, settings))).clone()
+    }
+}
+
+impl HttpClient for HttpsClient {
+    fn http_connector(&self, settings: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+        self.connector_for(settings)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        Some(ConnectorMetadata::new("sdk-https-hyper-h1-rustls-ring", None))
+    }
+}
+
+#[derive(Debug)]
+struct Connector {
+    /// Built on the first request: the CA bundle is read then, not at init.
+    client: Result<Pooled, HttpsError>,
+    read_timeout: Option<Duration>,
+}
+
+impl Connector {
+    fn new(trust: &Trust, settings: &HttpConnectorSettings) -> Self {
+        let client = https_connector(trust).map(|https| {
+            let mut builder = Client::builder(TokioExecutor::new());
+            // hyper-util needs a timer for its idle-connection timeout to work.
+            builder.pool_timer(TokioTimer::new());
+            builder.build(TimedConnect::new(https, settings.connect_timeout()))
+        });
+        Self { client, read_timeout: settings.read_timeout() }
+    }
+}
+
+impl HttpConnector for Connector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let client = match &self.client {
+            Ok(client) => client.clone(),
+            Err(error) => return HttpConnectorFuture::ready(Err(ConnectorError::other(error.clone().into(), None))),
+        };
+        let request = match request.try_into_http1x() {
+            Ok(request) => request,
+            Err(error) => return HttpConnectorFuture::ready(Err(ConnectorError::user(error.into()))),
+        };
+        let read_timeout = self.read_timeout;
+        HttpConnectorFuture::new(async move {
+            let responding = client.request(request);
+            let response = match read_timeout {
+                None => responding.await,
+                Some(limit) => tokio::time::timeout(limit, responding)
+                    .await
+                    .map_err(|_| ConnectorError::timeout(HttpsError::ReadTimeout(limit).into()))?,
+            }
+            .map_err(sort_error)?;
+            HttpResponse::try_from(response.map(SdkBody::from_body_1_x))
+                .map_err(|error| ConnectorError::other(error.into(), None))
+        })
+    }
+}
+
+/// The SDK's own client sorts hyper's errors the same way: a timeout is a
+/// timeout, a connection that failed or closed is I/O (retried), a message
+/// cut short is transient, a malformed request is the caller's.
+fn sort_error(error: hyper_util::client::legacy::Error) -> ConnectorError {
+    if find_source::<HttpsError>(&error).is_some_and(|e| matches!(e, HttpsError::ConnectTimeout(_))) {
+        return ConnectorError::timeout(error.into());
+    }
+    if error.is_connect() {
+        return ConnectorError::io(error.into());
+    }
+    match find_source::<hyper::Error>(&error) {
+        Some(h) if h.is_timeout() => ConnectorError::timeout(error.into()),
+        Some(h) if h.is_user() => ConnectorError::user(error.into()),
+        Some(h) if h.is_closed() || h.is_canceled() => ConnectorError::io(error.into()),
+        Some(h) if h.is_incomplete_message() => ConnectorError::other(error.into(), Some(ErrorKind::TransientError)),
+        _ if find_source::<std::io::Error>(&error).is_some() => ConnectorError::io(error.into()),
+        _ => ConnectorError::other(error.into(), None),
+    }
+}
+
+fn find_source<'a, E: StdError + 'static>(error: &'a (dyn StdError + 'static)) -> Option<&'a E> {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(found) = error.downcast_ref::<E>() {
+            return Some(found);
+        }
+        next = error.source();
+    }
+    None
+}
