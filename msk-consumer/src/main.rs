@@ -14,7 +14,7 @@ use msk_consumer::{handle_payload, Deps, Invocation};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let keeps_memory = msk_consumer::memory::keep_freed_memory();
-    lambda_runtime::tracing::init_default_subscriber();
+    lambda_init::logging::init_subscriber();
     if !keeps_memory {
         tracing::warn!(
             "the allocator did not take msk_consumer::memory's thresholds: freed pages may be faulted in again"
@@ -24,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
     let metrics = msk_consumer::metrics::init().map_err(|e| anyhow::anyhow!("metrics recorder: {e}"))?;
     // One AWS configuration (credentials, region, endpoints) for both clients, loaded only if one needs it.
     let needs_aws = matches!(config.dead_letters, DeadLetterTarget::S3 { .. }) || config.rides_table.is_some();
-    let aws = if needs_aws { Some(sdk_https::load_from_env().await) } else { None };
+    let aws = if needs_aws { Some(lambda_init::aws::load_from_env().await) } else { None };
     let dead_letters = match (&config.dead_letters, &aws) {
         (DeadLetterTarget::S3 { bucket, prefix }, Some(aws)) => {
             ConfiguredSink::S3(S3Sink::new(aws_sdk_s3::Client::new(aws), bucket, prefix))

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lambda_runtime::tracing::init_default_subscriber();
+    lambda_init::logging::init_subscriber();
     let config = Config::from_env()?;
     let metrics = producer::metrics::init().map_err(|e| anyhow::anyhow!("metrics recorder: {e}"))?;
     let sink = KinesisSink::from_env(config.stream.clone()).await;

@@ -16,8 +16,8 @@ const ANSWER_MARGIN: Duration = Duration::from_secs(15);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let aws = sdk_https::load_from_env().await;
+    lambda_init::logging::init_subscriber();
+    let aws = lambda_init::aws::load_from_env().await;
     let auth = Auth::iam(&aws).map_err(|e| anyhow::anyhow!(e))?;
     let deps = Deps {
         brokers: MskBrokers(aws_sdk_kafka::Client::new(&aws)),

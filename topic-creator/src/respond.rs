@@ -22,7 +22,7 @@ impl HttpResponder {
     }
 
     pub fn with_timeout(timeout: std::time::Duration) -> Self {
-        Self(sdk_https::HttpsClient::new().connector(timeout, timeout))
+        Self(lambda_init::https::HttpsClient::new().connector(timeout, timeout))
     }
 }
 

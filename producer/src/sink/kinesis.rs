@@ -24,7 +24,7 @@ impl KinesisSink {
     /// Builds a client from the standard AWS configuration chain, which also
     /// honours `AWS_ENDPOINT_URL_KINESIS` for the local emulator.
     pub async fn from_env(stream: StreamTarget) -> Self {
-        let config = sdk_https::load_from_env().await;
+        let config = lambda_init::aws::load_from_env().await;
         Self::new(Client::new(&config), stream)
     }
 }

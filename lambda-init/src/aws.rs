@@ -6,7 +6,7 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::client::HttpsClient;
+use crate::https::HttpsClient;
 
 pub async fn load_from_env() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).http_client(HttpsClient::new()).load().await

@@ -12,8 +12,8 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tower_service::Service;
 
-use crate::errors::HttpsError;
-use crate::roots::Trust;
+use crate::https::errors::HttpsError;
+use crate::https::roots::Trust;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

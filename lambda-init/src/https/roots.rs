@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use rustls::RootCertStore;
 
-use crate::errors::HttpsError;
+use crate::https::errors::HttpsError;
 
 #[derive(Clone, Debug, Default)]
 pub enum Trust {

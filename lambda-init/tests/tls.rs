@@ -16,10 +16,10 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::retry::RetryConfig;
 use bytes::Bytes;
 use http_body_util::Full;
+use lambda_init::https::{HttpsClient, Trust};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::RootCertStore;
-use sdk_https::{HttpsClient, Trust};
 use tokio::net::TcpListener;
 
 /// A CA and a server certificate it signed for `names`.

@@ -22,15 +22,15 @@ use hyper_util::client::legacy::connect::HttpConnector as TcpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use crate::connect::{https_connector, TimedConnect};
-use crate::errors::HttpsError;
-use crate::roots::Trust;
+use crate::https::connect::{https_connector, TimedConnect};
+use crate::https::errors::HttpsError;
+use crate::https::roots::Trust;
 
 type Pooled = Client<TimedConnect<HttpsConnector<TcpConnector>>, SdkBody>;
 type SettingsKey = (Option<Duration>, Option<Duration>);
 
 /// Give it to `aws_config::defaults(..).http_client(..)` (see
-/// [`crate::load_from_env`]) or to one client's config.
+/// [`crate::aws::load_from_env`]) or to one client's config.
 #[derive(Clone, Debug, Default)]
 pub struct HttpsClient {
     trust: Trust,
@@ -69,7 +69,7 @@ impl HttpClient for HttpsClient {
     }
 
     fn connector_metadata(&self) -> Option<ConnectorMetadata> {
-        Some(ConnectorMetadata::new("sdk-https-hyper-h1-rustls-ring", None))
+        Some(ConnectorMetadata::new("lambda-init-hyper-h1-rustls-ring", None))
     }
 }
 

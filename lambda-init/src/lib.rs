@@ -1,0 +1,13 @@
+//! What each Lambda sets up in its init phase, in one place for the three:
+//! logging as Lambda's logging controls ask ([`logging`]), and the AWS SDK
+//! configuration from Lambda's environment ([`aws`]) over one lean HTTPS
+//! stack ([`https`]).
+//!
+//! Both replace heavier defaults, for size and init time (BENCHMARKS.md,
+//! "The Lambda zips"): `lambda_runtime`'s subscriber filters with
+//! `EnvFilter` (regular expressions), and the SDK's default HTTPS client
+//! links HTTP/2 and AWS-LC beside the `ring` that rustls already brings.
+
+pub mod aws;
+pub mod https;
+pub mod logging;
