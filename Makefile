@@ -19,7 +19,7 @@ CONNECT_LIBS := $(shell bash tools/install-jars.sh connect --path)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help tools system-packages demo demo-optimised template build build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench bench-connector clean package deploy status logs invoke destroy local-up local-status local-down kafka aarch64-target test-aarch64
+.PHONY: help tools system-packages demo demo-optimised template build zips build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench bench-connector clean package deploy status logs invoke destroy local-up local-status local-down kafka aarch64-target test-aarch64
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -65,7 +65,13 @@ build: tools aarch64-target ## Release build of the three Lambdas for arm64 (pro
 	@# tools/cross/include/curl/curl.h says why librdkafka needs it.
 	CFLAGS_aarch64_unknown_linux_gnu="-I$(CURDIR)/tools/cross/include" \
 	  cargo lambda build --release --arm64 --output-format zip -p producer -p msk-consumer -p topic-creator
-	@ls -l $${CARGO_TARGET_DIR:-target}/lambda/*/bootstrap.zip
+	@$(MAKE) --no-print-directory zips
+
+# Where cargo-lambda writes the zips (<dir>/<function>/bootstrap.zip).
+LAMBDA_DIR ?= $(or $(CARGO_TARGET_DIR),target)/lambda
+
+zips: ## Each function zip beside its size budget; fails past one (`make build` ends with it; ZIP_BUDGETS=function=bytes,… overrides for one run)
+	$(INFRA) zips --lambda-dir "$(LAMBDA_DIR)"
 
 aarch64-target:
 	@rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$$' || rustup target add aarch64-unknown-linux-gnu
@@ -84,7 +90,7 @@ test-aarch64: aarch64-target ## The events and msk-consumer tests for aarch64 un
 	@bash tools/install-system-packages.sh --cross
 	$(AARCH64_TEST_ENV) cargo test --target aarch64-unknown-linux-gnu -p events -p msk-consumer
 
-build-native: tools ## Release build for this machine's architecture (no cross target needed)
+build-native: tools ## Release build for this machine's architecture (no cross target needed; the size budgets are arm64's, not checked here)
 	cargo lambda build --release --output-format zip -p producer -p msk-consumer -p topic-creator
 
 test: tools ## Run every test: unit, property, emulator and cargo-lambda tests
@@ -146,7 +152,7 @@ bench-connector: tools ## Rides/s through the real Camel connector: the template
 
 # AWS: credentials from the default chain; AWS_PROFILE, AWS_REGION and
 # STACK_NAME choose; INFRA_ARGS passes more flags (`infra <command> --help`).
-INFRA := cargo run -q -p infra --
+INFRA ?= cargo run -q -p infra --
 
 package: tools ## AWS: build the Lambdas (arm64), fetch the Camel plugin, upload what changed
 	$(INFRA) package $(INFRA_ARGS)

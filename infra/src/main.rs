@@ -51,6 +51,16 @@ struct Cli {
     command: Command,
 }
 
+#[derive(clap::Args)]
+struct ZipsArgs {
+    /// Directory of the function zips in cargo-lambda's layout (<dir>/<function>/bootstrap.zip).
+    #[arg(long, default_value = "target/lambda")]
+    lambda_dir: std::path::PathBuf,
+    /// Size budgets to use instead of the committed ones for this run (function=bytes,…).
+    #[arg(long, env = "ZIP_BUDGETS", default_value = "")]
+    zip_budgets: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Render the CloudFormation template (JSON) to stdout or --out. Needs no AWS access.
@@ -59,6 +69,8 @@ enum Command {
     Guard(GuardArgs),
     /// Build the Lambdas, fetch the connector plugin, upload what changed to the artifacts bucket.
     Package(PackageArgs),
+    /// Check the built function zips against their size budgets (`make build` runs it). Needs no AWS access.
+    Zips(ZipsArgs),
     /// Package, then create or update the stack through a change set, following its events.
     Deploy(Box<DeployArgs>),
     /// Stack status and outputs, event source mapping, connector state, consumer lag.
@@ -86,6 +98,11 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Command::Zips(args) = &cli.command {
+        let zips = infra::package::lambdas::read_zips(&args.lambda_dir)?;
+        infra::package::lambdas::check_budgets(&zips, &args.zip_budgets)?;
+        return Ok(());
+    }
     if let Command::Guard(args) = &cli.command {
         let (cfn_guard, rules) = infra::template::guard::repo_paths();
         let failures = infra::template::guard::validate(&cfn_guard, &rules, &args.template)?;
@@ -104,7 +121,7 @@ async fn main() -> anyhow::Result<()> {
     let clients = cli.aws.load().await?;
     let stack = &cli.stack_name;
     match &cli.command {
-        Command::Template(_) | Command::Guard(_) => Ok(()),
+        Command::Template(_) | Command::Guard(_) | Command::Zips(_) => Ok(()),
         Command::Package(args) => {
             let artifacts = infra::package::package(&clients, stack, args).await?;
             for (key, value) in artifacts.parameters() {

@@ -164,6 +164,7 @@ async fn a_failed_create_names_the_first_failing_resource_and_its_reason() {
         artifacts_bucket: None,
         plugin_repository: connector_plugin::MAVEN_CENTRAL.into(),
         extra_repositories: String::new(),
+        zip_budgets: String::new(),
     });
     let err = deploy(&clients, &"kml".parse().expect("stack name"), &args).await.expect_err("the deployment fails");
     let message = err.to_string();
@@ -194,7 +195,46 @@ async fn a_stack_left_in_rollback_complete_is_explained_before_anything_is_uploa
         artifacts_bucket: None,
         plugin_repository: connector_plugin::MAVEN_CENTRAL.into(),
         extra_repositories: String::new(),
+        zip_budgets: String::new(),
     });
     let err = deploy(&clients, &"kml".parse().expect("stack name"), &args).await.expect_err("refused");
     assert!(err.to_string().contains("is ROLLBACK_COMPLETE after a failed first deployment"), "{err}");
+}
+
+/// `infra package` with a function past its size budget (lowered here) stops
+/// before it asks AWS anything: no account lookup, no bucket, no upload.
+#[tokio::test]
+async fn a_zip_past_its_budget_stops_packaging_before_any_aws_call() {
+    let identity = mock!(aws_sdk_sts::Client::get_caller_identity)
+        .then_output(|| GetCallerIdentityOutput::builder().account("123456789012").build());
+    let sts = mocked!(aws_sdk_sts, RuleMode::MatchAny, [&identity]);
+    let head_bucket = mock!(aws_sdk_s3::Client::head_bucket).then_output(|| HeadBucketOutput::builder().build());
+    let s3 = mocked!(aws_sdk_s3, RuleMode::MatchAny, [&head_bucket]);
+    let config =
+        SdkConfig::builder().region(Region::new("eu-west-1")).behavior_version(BehaviorVersion::latest()).build();
+    let mut clients = Clients::new(config);
+    clients.sts = sts;
+    clients.s3 = s3;
+    let work = tempfile::tempdir().expect("tempdir");
+    support::lambda_zips(&work.path().join("lambda"), "v1");
+    let consumer_zip = std::fs::metadata(work.path().join("lambda/msk-consumer/bootstrap.zip")).expect("zip").len();
+    let args = PackageArgs {
+        lambda_dir: work.path().join("lambda"),
+        skip_build: true,
+        plugin_archive: None,
+        plugin_sha256: None,
+        artifacts_bucket: None,
+        plugin_repository: connector_plugin::MAVEN_CENTRAL.into(),
+        extra_repositories: String::new(),
+        zip_budgets: format!("msk-consumer={}", consumer_zip - 1),
+    };
+    let err = infra::package::package(&clients, &"kml".parse().expect("stack name"), &args)
+        .await
+        .expect_err("past the budget");
+    let message = format!("{err:#}");
+    assert!(message.contains("1 function zip is past its size budget"), "{message}");
+    assert!(message.contains(&format!("msk-consumer: bootstrap.zip is {consumer_zip} bytes")), "{message}");
+    assert!(message.contains("over its budget of"), "{message}");
+    assert_eq!(identity.num_calls(), 0, "no AWS call before the sizes are checked");
+    assert_eq!(head_bucket.num_calls(), 0);
 }

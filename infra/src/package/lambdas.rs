@@ -50,3 +50,14 @@ pub fn read_zips(lambda_dir: &Path) -> anyhow::Result<Vec<(&'static str, Vec<u8>
         })
         .collect()
 }
+
+/// Each zip beside its budget (`budget::BUDGETS`, with `overrides`), printed;
+/// an error naming every zip past its budget.
+pub fn check_budgets(zips: &[(&'static str, Vec<u8>)], overrides: &str) -> anyhow::Result<()> {
+    let budgets = super::budget::budgets(overrides)?;
+    let sizes: Vec<(&str, u64)> = zips.iter().map(|(f, bytes)| (*f, bytes.len() as u64)).collect();
+    for size in super::budget::check(&sizes, &budgets)? {
+        eprintln!("  {size}");
+    }
+    Ok(())
+}

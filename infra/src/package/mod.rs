@@ -2,6 +2,7 @@
 //! the artifacts bucket by content hash. Its result is the set of template
 //! parameters that point the stack at exactly these artifacts.
 
+pub mod budget;
 pub mod lambdas;
 pub mod upload;
 
@@ -26,6 +27,9 @@ pub struct PackageArgs {
     /// Use the zips already in --lambda-dir instead of running `cargo lambda build --release --arm64`.
     #[arg(long)]
     pub skip_build: bool,
+    /// Size budgets to use instead of the committed ones for this run (function=bytes,…).
+    #[arg(long, env = "ZIP_BUDGETS", default_value = "")]
+    pub zip_budgets: String,
     /// A local copy of the Camel plugin archive (camel-aws-kinesis-source-kafka-connector-<version>-package.tar.gz) instead of fetching it by its coordinates.
     #[arg(long)]
     pub plugin_archive: Option<PathBuf>,
@@ -111,6 +115,12 @@ pub async fn fetch_plugin(args: &PackageArgs) -> anyhow::Result<connector_plugin
 }
 
 pub async fn package(clients: &Clients, stack: &StackName, args: &PackageArgs) -> anyhow::Result<Artifacts> {
+    // The zips first: one past its budget stops here, before any AWS call.
+    if !args.skip_build {
+        lambdas::build(&args.lambda_dir)?;
+    }
+    let zips = lambdas::read_zips(&args.lambda_dir)?;
+    lambdas::check_budgets(&zips, &args.zip_budgets)?;
     let account = clients.account_id().await?;
     let region = clients.region();
     let bucket = ArtifactsBucket {
@@ -119,10 +129,6 @@ pub async fn package(clients: &Clients, stack: &StackName, args: &PackageArgs) -
         account,
     };
 
-    if !args.skip_build {
-        lambdas::build(&args.lambda_dir)?;
-    }
-    let zips = lambdas::read_zips(&args.lambda_dir)?;
     let plugin = plugin_zip(args).await?;
 
     if bucket.ensure_exists(&region).await? {
