@@ -56,6 +56,7 @@ pub fn read_zips(lambda_dir: &Path) -> anyhow::Result<Vec<(&'static str, Vec<u8>
 pub fn check_budgets(zips: &[(&'static str, Vec<u8>)], overrides: &str) -> anyhow::Result<()> {
     let budgets = super::budget::budgets(overrides)?;
     let sizes: Vec<(&str, u64)> = zips.iter().map(|(f, bytes)| (*f, bytes.len() as u64)).collect();
+    eprintln!("function zips and their size budgets (infra/src/package/budget.rs):");
     for size in super::budget::check(&sizes, &budgets)? {
         eprintln!("  {size}");
     }
