@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
@@ -75,26 +75,38 @@ impl HttpClient for HttpsClient {
 
 #[derive(Debug)]
 struct Connector {
-    /// Built on the first request: the CA bundle is read then, not at init.
-    client: Result<Pooled, HttpsError>,
+    trust: Trust,
+    connect_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
+    /// Built on the first request: the CA bundle is read then, not at init.
+    client: OnceLock<Result<Pooled, HttpsError>>,
 }
 
 impl Connector {
     fn new(trust: &Trust, settings: &HttpConnectorSettings) -> Self {
-        let client = https_connector(trust).map(|https| {
-            let mut builder = Client::builder(TokioExecutor::new());
-            // hyper-util needs a timer for its idle-connection timeout to work.
-            builder.pool_timer(TokioTimer::new());
-            builder.build(TimedConnect::new(https, settings.connect_timeout()))
-        });
-        Self { client, read_timeout: settings.read_timeout() }
+        Self {
+            trust: trust.clone(),
+            connect_timeout: settings.connect_timeout(),
+            read_timeout: settings.read_timeout(),
+            client: OnceLock::new(),
+        }
+    }
+
+    fn client(&self) -> &Result<Pooled, HttpsError> {
+        self.client.get_or_init(|| {
+            https_connector(&self.trust).map(|https| {
+                let mut builder = Client::builder(TokioExecutor::new());
+                // hyper-util needs a timer for its idle-connection timeout to work.
+                builder.pool_timer(TokioTimer::new());
+                builder.build(TimedConnect::new(https, self.connect_timeout))
+            })
+        })
     }
 }
 
 impl HttpConnector for Connector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let client = match &self.client {
+        let client = match self.client() {
             Ok(client) => client.clone(),
             Err(error) => return HttpConnectorFuture::ready(Err(ConnectorError::other(error.clone().into(), None))),
         };
