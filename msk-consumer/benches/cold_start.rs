@@ -13,6 +13,10 @@
 //! - **do-nothing**: `lambda-init`'s `do-nothing-lambda`, the same runtime
 //!   and profile answering `null`, the floor.
 //!
+//! With `BENCH_BASELINE_DIR=<dir>` (release binaries of another build, by
+//! name), each function of that build runs beside ours in the same rounds:
+//! a change compared with the build before it.
+//!
 //! Each round starts every function once, in an order that rotates, so a
 //! burst of load on this shared machine falls on all of them; a function's
 //! distance to the floor is the median over rounds of (its init − the
@@ -43,7 +47,7 @@ const TABLE: &str = "rides-cold-start";
 /// One function to start: its binary, the environment the template gives
 /// it (beyond Lambda's own), and the event of its first invocation.
 struct Subject {
-    name: &'static str,
+    name: String,
     binary: PathBuf,
     env: Vec<(&'static str, String)>,
     event: Bytes,
@@ -73,29 +77,40 @@ async fn bench(rounds: usize) -> anyhow::Result<()> {
     local::dynamodb::create_rides_table(&local::dynamodb::client(&moto.endpoint()), TABLE).await?;
     let (response_url, answers) = cloudformation_response_catcher().await?;
 
-    let subjects = subjects(&root, &release, &kinesis.endpoint(), &moto.endpoint(), &response_url)?;
-    let mut inits: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    let mut firsts: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut subjects = build_subjects(&root, &release, &kinesis.endpoint(), &moto.endpoint(), &response_url)?;
+    if let Some(baseline) = std::env::var_os("BENCH_BASELINE_DIR").map(PathBuf::from) {
+        let theirs = build_subjects(&root, &baseline, &kinesis.endpoint(), &moto.endpoint(), &response_url)?;
+        for mut subject in theirs.into_iter().filter(|s| s.name != FLOOR && s.binary.is_file()) {
+            subject.name = format!("{} (baseline)", subject.name);
+            subjects.push(subject);
+        }
+    }
+    let topic_creators = subjects.iter().filter(|s| s.name.starts_with("topic-creator")).count();
+    let mut inits: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut firsts: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for round in 0..rounds {
         for k in 0..subjects.len() {
             let subject = &subjects[(round + k) % subjects.len()];
             let mut command = Command::new(&subject.binary);
             command.envs(subject.env.iter().map(|(k, v)| (k, v)));
-            let (api, mut child, init_ms) = launch(command).await.map_err(|e| e.context(subject.name))?;
+            let (api, mut child, init_ms) = launch(command).await.map_err(|e| e.context(subject.name.clone()))?;
             let first = api.invoke(subject.event.clone()).await;
             let _ = child.kill();
             let _ = child.wait();
             let (first_ms, response) = first.map_err(|e| e.context(format!("{}: first invocation", subject.name)))?;
-            check_response(subject.name, &response)?;
-            inits.entry(subject.name).or_default().push(init_ms);
-            firsts.entry(subject.name).or_default().push(first_ms);
+            check_response(&subject.name, &response)?;
+            inits.entry(subject.name.clone()).or_default().push(init_ms);
+            firsts.entry(subject.name.clone()).or_default().push(first_ms);
         }
     }
-    anyhow::ensure!(answers.load(Ordering::Relaxed) == rounds, "the topic creator answered CloudFormation every time");
+    anyhow::ensure!(
+        answers.load(Ordering::Relaxed) == rounds * topic_creators,
+        "the topic creator did not answer CloudFormation every time"
+    );
     report(&subjects, &inits, &firsts, rounds, &target)
 }
 
-fn subjects(
+fn build_subjects(
     root: &Path,
     release: &Path,
     kinesis: &str,
@@ -107,19 +122,19 @@ fn subjects(
     delete["ResponseURL"] = json!(response_url);
     Ok(vec![
         Subject {
-            name: FLOOR,
+            name: FLOOR.into(),
             binary: release.join("do-nothing-lambda"),
             env: vec![],
             event: Bytes::from_static(b"{}"),
         },
         Subject {
-            name: "producer",
+            name: "producer".into(),
             binary: release.join("producer"),
             env: vec![("STREAM_NAME", STREAM.into()), ("AWS_ENDPOINT_URL_KINESIS", kinesis.into())],
             event: Bytes::from(sample("producer-invoke.json")?),
         },
         Subject {
-            name: "msk-consumer",
+            name: "msk-consumer".into(),
             binary: release.join("msk-consumer"),
             env: vec![
                 ("DEAD_LETTER_BUCKET", "cold-start-dead-letters".into()),
@@ -131,7 +146,7 @@ fn subjects(
             event: Bytes::from(sample("msk-headers.json")?),
         },
         Subject {
-            name: "topic-creator",
+            name: "topic-creator".into(),
             binary: release.join("topic-creator"),
             env: vec![],
             event: Bytes::from(serde_json::to_vec(&delete)?),
@@ -141,7 +156,7 @@ fn subjects(
 
 /// Each first invocation did its work: rides written, rides stored, an answer sent.
 fn check_response(name: &str, response: &Value) -> anyhow::Result<()> {
-    let ok = match name {
+    let ok = match name.split(' ').next().unwrap_or(name) {
         "producer" => response["sent"].as_u64() == Some(250) && response["failed"].as_u64() == Some(0),
         // Stored now, or by an earlier round's process (then a duplicate).
         "msk-consumer" => {
@@ -182,8 +197,8 @@ async fn cloudformation_response_catcher() -> anyhow::Result<(String, Arc<Atomic
 
 fn report(
     subjects: &[Subject],
-    inits: &BTreeMap<&str, Vec<f64>>,
-    firsts: &BTreeMap<&str, Vec<f64>>,
+    inits: &BTreeMap<String, Vec<f64>>,
+    firsts: &BTreeMap<String, Vec<f64>>,
     rounds: usize,
     target: &Path,
 ) -> anyhow::Result<()> {
@@ -194,7 +209,7 @@ fn report(
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     let mut out = serde_json::Map::new();
     for subject in subjects {
-        let name = subject.name;
+        let name = subject.name.as_str();
         let (init, first) = (&inits[name], &firsts[name]);
         let over_floor = median(&init.iter().zip(&floor).map(|(a, b)| a - b).collect::<Vec<_>>());
         let first_over_floor = median(&first.iter().zip(&floor_first).map(|(a, b)| a - b).collect::<Vec<_>>());
