@@ -76,9 +76,10 @@ zips: ## Each function zip beside its size budget; fails past one (`make build` 
 aarch64-target:
 	@rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$$' || rustup target add aarch64-unknown-linux-gnu
 
-# The events and msk-consumer tests built for aarch64 and run under qemu
-# (Debian's qemu-user and the aarch64 cross gcc), so the NEON paths of the
-# SIMD scans and base64 run somewhere before Graviton. `--cfg qemu_tests`
+# The events, msk-consumer and lambda-init tests built for aarch64 and run
+# under qemu (Debian's qemu-user and the aarch64 cross gcc), so the NEON
+# paths of the SIMD scans and base64, and TLS on ring's arm64 code, run
+# somewhere before Graviton. `--cfg qemu_tests`
 # leaves out the tests that start local services.
 AARCH64_TEST_ENV := CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
   CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
@@ -86,9 +87,9 @@ AARCH64_TEST_ENV := CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-
   CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc CXX_aarch64_unknown_linux_gnu=aarch64-linux-gnu-g++ \
   AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
 
-test-aarch64: aarch64-target ## The events and msk-consumer tests for aarch64 under qemu-aarch64 (NEON paths)
+test-aarch64: aarch64-target ## The events, msk-consumer and lambda-init tests for aarch64 under qemu-aarch64 (NEON paths; TLS on ring's arm64 code)
 	@bash tools/install-system-packages.sh --cross
-	$(AARCH64_TEST_ENV) cargo test --target aarch64-unknown-linux-gnu -p events -p msk-consumer
+	$(AARCH64_TEST_ENV) cargo test --target aarch64-unknown-linux-gnu -p events -p msk-consumer -p lambda-init
 
 build-native: tools ## Release build for this machine's architecture (no cross target needed; the size budgets are arm64's, not checked here)
 	cargo lambda build --release --output-format zip -p producer -p msk-consumer -p topic-creator
