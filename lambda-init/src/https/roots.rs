@@ -1,7 +1,11 @@
 //! Which certificate authorities the functions trust: the system's bundle
-//! (on Lambda's `provided.al2023`, `/etc/pki/tls/certs/ca-bundle.crt`; the
-//! SDK's default client reads the same one, and `SSL_CERT_FILE` /
-//! `SSL_CERT_DIR` override it), or a store given by a test.
+//! (on Lambda's `provided.al2023`, `/etc/pki/tls/certs/ca-bundle.crt`), or
+//! a store given by a test. `SSL_CERT_FILE` / `SSL_CERT_DIR` override the
+//! bundle, as for the SDK's default client, which reads the system's
+//! certificates with `rustls-native-certs`. That crate also reads every file
+//! of the certificate directory, the bundle's certificates again among
+//! them: 2.1-3.5 ms here against 0.4-0.5 ms for the bundle file alone (145
+//! certificates), paid on each function's first request.
 
 use std::sync::{Arc, OnceLock};
 
@@ -44,7 +48,33 @@ impl Trust {
     }
 }
 
+/// The distributions' bundle files, the first found is read: Amazon Linux
+/// 2023 (Lambda), then Debian and Ubuntu, then Alpine and the BSDs.
+const BUNDLES: [&str; 3] =
+    ["/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem"];
+
 fn system_roots() -> Result<RootCertStore, HttpsError> {
+    let overridden = ["SSL_CERT_FILE", "SSL_CERT_DIR"].iter().any(|v| std::env::var_os(v).is_some());
+    match BUNDLES.iter().map(std::path::Path::new).find(|p| p.is_file()) {
+        Some(bundle) if !overridden => bundle_roots(bundle),
+        _ => native_roots(),
+    }
+}
+
+/// The authorities in one PEM bundle.
+pub fn bundle_roots(path: &std::path::Path) -> Result<RootCertStore, HttpsError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let pem = std::fs::read(path).map_err(|e| HttpsError::NoRoots(format!("{}: {e}", path.display())))?;
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok));
+    if added == 0 {
+        return Err(HttpsError::NoRoots(format!("{}: no certificate in it", path.display())));
+    }
+    Ok(roots)
+}
+
+fn native_roots() -> Result<RootCertStore, HttpsError> {
     let found = rustls_native_certs::load_native_certs();
     let mut roots = RootCertStore::empty();
     let (added, unparsable) = roots.add_parsable_certificates(found.certs);
@@ -56,4 +86,32 @@ fn system_roots() -> Result<RootCertStore, HttpsError> {
         return Err(HttpsError::NoRoots(if errors.is_empty() { "none found".into() } else { errors.join("; ") }));
     }
     Ok(roots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bundle_gives_its_authorities_and_an_empty_one_is_named() {
+        let dir = std::env::temp_dir().join(format!("lambda-init-roots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let ca = rcgen::generate_simple_self_signed(vec!["test CA".into()]).expect("CA");
+        let bundle = dir.join("bundle.pem");
+        std::fs::write(&bundle, format!("junk before\n{}\n", ca.cert.pem())).expect("write");
+        assert_eq!(bundle_roots(&bundle).expect("one root").len(), 1);
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "no certificates here").expect("write");
+        let error = bundle_roots(&empty).expect_err("empty").to_string();
+        assert!(error.contains("empty.pem: no certificate in it") && error.contains("SSL_CERT_FILE"), "{error}");
+        let error = bundle_roots(&dir.join("missing.pem")).expect_err("missing").to_string();
+        assert!(error.contains("missing.pem"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn this_machine_has_a_system_bundle() {
+        let roots = Trust::System.roots().expect("the system's CA bundle");
+        assert!(roots.len() > 50, "{} roots", roots.len());
+    }
 }
