@@ -41,6 +41,9 @@ pub fn lambda_environment(command: &mut Command, api: &str) {
         .env("AWS_SESSION_TOKEN", "bench")
         .env_remove("PARTIAL_BATCH_RESPONSE")
         .env_remove("RUST_LOG")
+        // Lambda sets no CA bundle variables: the functions find the system's.
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
         .stdin(Stdio::null())
         // Lambda reads the function's output from a pipe: so does this.
         .stdout(Stdio::piped())
