@@ -141,9 +141,8 @@ invoke-consumer: tools ## Invoke the consumer under `make watch` with an MSK sam
 	cargo lambda invoke msk-consumer -A 127.0.0.1 -P 9000 --data-file events/samples/msk-headers.json
 
 bench: tools ## Benchmarks: cold starts beside a do-nothing Lambda, the consumer's Lambda path (Runtime API) vs a floor and a Python Lambda, in-process Rust vs Python, criterion phases, the write path (rides table)
-	@# The functions' release binaries with their deployed features (and the
-	@# do-nothing Lambda they are compared with), for the cold-start figures.
-	cargo build --release -p producer -p msk-consumer -p topic-creator -p lambda-init
+	@# cold_start builds the functions' release binaries with their deployed
+	@# features (and the do-nothing Lambda they are compared with) itself.
 	cargo bench -p msk-consumer --bench cold_start
 	cargo bench -p msk-consumer --bench lambda_path
 	cargo bench -p msk-consumer --bench compare

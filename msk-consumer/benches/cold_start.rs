@@ -1,5 +1,6 @@
 //! Cold starts beside a do-nothing Rust Lambda: each function's release
-//! binary (the features `cargo lambda build` gives it, x86_64 here) starts
+//! binary (the features `cargo lambda build` gives it, x86_64 here; the
+//! bench builds them first) starts
 //! as a fresh process under a Lambda Runtime API on loopback, with the
 //! environment the template gives it, and is invoked once:
 //!
@@ -22,7 +23,7 @@
 //! distance to the floor is the median over rounds of (its init − the
 //! do-nothing init of the same round).
 //!
-//!     make bench       # builds the release binaries, then runs this among the others
+//!     make bench       # runs this among the others
 //!     cargo bench -p msk-consumer --bench cold_start [-- ROUNDS]   # default 30
 //!
 //! Prints a table and writes target/bench-cold-start.json.
@@ -61,15 +62,7 @@ fn main() -> anyhow::Result<()> {
 async fn bench(rounds: usize) -> anyhow::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let release = target.join("release");
-    for binary in ["do-nothing-lambda", "producer", "msk-consumer", "topic-creator"] {
-        anyhow::ensure!(
-            release.join(binary).is_file(),
-            "{} is not built: `cargo build --release -p producer -p msk-consumer -p topic-creator -p lambda-init` (make bench does)",
-            release.join(binary).display()
-        );
-    }
-
+    let release = deployed_binaries(&target)?;
     // The services the first invocations reach, started once.
     let kinesis = local::kinesis::Emulator::start(local::kinesis::EmulatorKind::Kinesalite)?;
     local::kinesis::create_stream(&local::kinesis::client(&kinesis.endpoint()), STREAM, 1).await?;
@@ -108,6 +101,35 @@ async fn bench(rounds: usize) -> anyhow::Result<()> {
         "the topic creator did not answer CloudFormation every time"
     );
     report(&subjects, &inits, &firsts, rounds, &target)
+}
+
+/// The functions' release binaries with the features they are deployed with
+/// (`cargo build --release` of the three and `lambda-init`, normal
+/// dependencies only), copied aside: `cargo bench` itself re-links
+/// `target/release/msk-consumer` with the bench's dev-dependency features.
+fn deployed_binaries(target: &Path) -> anyhow::Result<PathBuf> {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "producer",
+            "-p",
+            "msk-consumer",
+            "-p",
+            "topic-creator",
+            "-p",
+            "lambda-init",
+        ])
+        .status()?;
+    anyhow::ensure!(status.success(), "building the functions' release binaries failed");
+    let dir = target.join("bench-cold-start");
+    std::fs::create_dir_all(&dir)?;
+    for binary in ["do-nothing-lambda", "producer", "msk-consumer", "topic-creator"] {
+        std::fs::copy(target.join("release").join(binary), dir.join(binary))?;
+    }
+    Ok(dir)
 }
 
 fn build_subjects(
