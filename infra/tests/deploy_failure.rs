@@ -71,6 +71,20 @@ fn rolled_back() -> DescribeStacksOutput {
         .build()
 }
 
+/// Packaging the zips already in `lambda_dir`, the plugin from Maven Central.
+fn prebuilt_zips(lambda_dir: std::path::PathBuf) -> PackageArgs {
+    PackageArgs {
+        lambda_dir,
+        skip_build: true,
+        plugin_archive: None,
+        plugin_sha256: None,
+        artifacts_bucket: None,
+        plugin_repository: connector_plugin::MAVEN_CENTRAL.into(),
+        extra_repositories: String::new(),
+        zip_budgets: String::new(),
+    }
+}
+
 fn deploy_args(package: PackageArgs) -> DeployArgs {
     DeployArgs {
         package,
@@ -157,14 +171,9 @@ async fn a_failed_create_names_the_first_failing_resource_and_its_reason() {
     let archive = work.path().join("camel.tar.gz");
     let digest = support::plugin_archive(&archive);
     let args = deploy_args(PackageArgs {
-        lambda_dir: work.path().join("lambda"),
-        skip_build: true,
         plugin_archive: Some(archive),
         plugin_sha256: Some(digest),
-        artifacts_bucket: None,
-        plugin_repository: connector_plugin::MAVEN_CENTRAL.into(),
-        extra_repositories: String::new(),
-        zip_budgets: String::new(),
+        ..prebuilt_zips(work.path().join("lambda"))
     });
     let err = deploy(&clients, &"kml".parse().expect("stack name"), &args).await.expect_err("the deployment fails");
     let message = err.to_string();
@@ -187,16 +196,7 @@ async fn a_stack_left_in_rollback_complete_is_explained_before_anything_is_uploa
         SdkConfig::builder().region(Region::new("eu-west-1")).behavior_version(BehaviorVersion::latest()).build();
     let mut clients = Clients::new(config);
     clients.cloudformation = cloudformation;
-    let args = deploy_args(PackageArgs {
-        lambda_dir: "does-not-matter".into(),
-        skip_build: true,
-        plugin_archive: None,
-        plugin_sha256: None,
-        artifacts_bucket: None,
-        plugin_repository: connector_plugin::MAVEN_CENTRAL.into(),
-        extra_repositories: String::new(),
-        zip_budgets: String::new(),
-    });
+    let args = deploy_args(prebuilt_zips("does-not-matter".into()));
     let err = deploy(&clients, &"kml".parse().expect("stack name"), &args).await.expect_err("refused");
     assert!(err.to_string().contains("is ROLLBACK_COMPLETE after a failed first deployment"), "{err}");
 }
@@ -219,14 +219,8 @@ async fn a_zip_past_its_budget_stops_packaging_before_any_aws_call() {
     support::lambda_zips(&work.path().join("lambda"), "v1");
     let consumer_zip = std::fs::metadata(work.path().join("lambda/msk-consumer/bootstrap.zip")).expect("zip").len();
     let args = PackageArgs {
-        lambda_dir: work.path().join("lambda"),
-        skip_build: true,
-        plugin_archive: None,
-        plugin_sha256: None,
-        artifacts_bucket: None,
-        plugin_repository: connector_plugin::MAVEN_CENTRAL.into(),
-        extra_repositories: String::new(),
         zip_budgets: format!("msk-consumer={}", consumer_zip - 1),
+        ..prebuilt_zips(work.path().join("lambda"))
     };
     let err = infra::package::package(&clients, &"kml".parse().expect("stack name"), &args)
         .await

@@ -186,11 +186,7 @@ async fn a_handshake_that_never_ends_is_a_connect_timeout() {
     let pki = pki(&["localhost"]);
     let (port, _) = tls_server(&pki, Behaviour::NoHandshake).await;
     let connector = trusting(&pki.ca).connector(Duration::from_millis(300), Duration::from_secs(5));
-    let request = HttpRequest::try_from(
-        http::Request::get(format!("https://localhost:{port}/")).body(SdkBody::empty()).expect("request"),
-    )
-    .expect("request");
-    let error = connector.call(request).await.expect_err("no handshake");
+    let error = connector.call(get_root(port)).await.expect_err("no handshake");
     assert!(error.is_timeout(), "{}", DisplayErrorContext(&error));
     assert!(format!("{}", DisplayErrorContext(&error)).contains("TCP and TLS handshake"));
 }
@@ -200,13 +196,15 @@ async fn an_answer_that_never_comes_is_a_read_timeout() {
     let pki = pki(&["localhost"]);
     let (port, seen) = tls_server(&pki, Behaviour::Silent).await;
     let connector = trusting(&pki.ca).connector(Duration::from_secs(5), Duration::from_millis(300));
-    let request = HttpRequest::try_from(
-        http::Request::get(format!("https://localhost:{port}/")).body(SdkBody::empty()).expect("request"),
-    )
-    .expect("request");
-    let error = connector.call(request).await.expect_err("no answer");
+    let error = connector.call(get_root(port)).await.expect_err("no answer");
     assert!(error.is_timeout(), "{}", DisplayErrorContext(&error));
     assert_eq!(seen.lock().expect("seen").versions.len(), 1, "the request was sent");
+}
+
+/// `GET https://localhost:<port>/`, for the connector itself.
+fn get_root(port: u16) -> HttpRequest {
+    let request = http::Request::get(format!("https://localhost:{port}/")).body(SdkBody::empty()).expect("request");
+    HttpRequest::try_from(request).expect("request")
 }
 
 /// Another CA, of another name, that signed nothing the server holds.
