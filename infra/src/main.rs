@@ -7,7 +7,7 @@ use infra::destroy::DestroyArgs;
 use infra::invoke::InvokeArgs;
 use infra::logs::LogsArgs;
 use infra::names::{StackName, DEFAULT_STACK};
-use infra::package::PackageArgs;
+use infra::package::{PackageArgs, ZipsArgs};
 use infra::template::args::RenderArgs;
 
 #[derive(clap::Args)]
@@ -51,16 +51,6 @@ struct Cli {
     command: Command,
 }
 
-#[derive(clap::Args)]
-struct ZipsArgs {
-    /// Directory of the function zips in cargo-lambda's layout (<dir>/<function>/bootstrap.zip).
-    #[arg(long, default_value = "target/lambda")]
-    lambda_dir: std::path::PathBuf,
-    /// Size budgets to use instead of the committed ones for this run (function=bytes,…).
-    #[arg(long, env = "ZIP_BUDGETS", default_value = "")]
-    zip_budgets: String,
-}
-
 #[derive(Subcommand)]
 enum Command {
     /// Render the CloudFormation template (JSON) to stdout or --out. Needs no AWS access.
@@ -99,8 +89,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     if let Command::Zips(args) = &cli.command {
-        let zips = infra::package::lambdas::read_zips(&args.lambda_dir)?;
-        infra::package::lambdas::check_budgets(&zips, &args.zip_budgets)?;
+        args.read_within_budget()?;
         return Ok(());
     }
     if let Command::Guard(args) = &cli.command {

@@ -21,7 +21,7 @@ use aws_smithy_mocks::{mock, RuleMode};
 use aws_smithy_types::DateTime;
 use infra::aws::Clients;
 use infra::deploy::{deploy, DeployArgs};
-use infra::package::PackageArgs;
+use infra::package::{PackageArgs, ZipsArgs};
 use infra::template::TemplateArgs;
 
 /// `aws_smithy_mocks::mock_client!` without the SDKs' `test-util` feature,
@@ -74,14 +74,13 @@ fn rolled_back() -> DescribeStacksOutput {
 /// Packaging the zips already in `lambda_dir`, the plugin from Maven Central.
 fn prebuilt_zips(lambda_dir: std::path::PathBuf) -> PackageArgs {
     PackageArgs {
-        lambda_dir,
+        zips: ZipsArgs { lambda_dir, zip_budgets: String::new() },
         skip_build: true,
         plugin_archive: None,
         plugin_sha256: None,
         artifacts_bucket: None,
         plugin_repository: connector_plugin::MAVEN_CENTRAL.into(),
         extra_repositories: String::new(),
-        zip_budgets: String::new(),
     }
 }
 
@@ -218,10 +217,8 @@ async fn a_zip_past_its_budget_stops_packaging_before_any_aws_call() {
     let work = tempfile::tempdir().expect("tempdir");
     support::lambda_zips(&work.path().join("lambda"), "v1");
     let consumer_zip = std::fs::metadata(work.path().join("lambda/msk-consumer/bootstrap.zip")).expect("zip").len();
-    let args = PackageArgs {
-        zip_budgets: format!("msk-consumer={}", consumer_zip - 1),
-        ..prebuilt_zips(work.path().join("lambda"))
-    };
+    let mut args = prebuilt_zips(work.path().join("lambda"));
+    args.zips.zip_budgets = format!("msk-consumer={}", consumer_zip - 1);
     let err = infra::package::package(&clients, &"kml".parse().expect("stack name"), &args)
         .await
         .expect_err("past the budget");

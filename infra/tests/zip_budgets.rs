@@ -21,15 +21,21 @@ fn infra_zips(lambda_dir: &Path, budgets: &str) -> Output {
         .expect("run infra zips")
 }
 
+/// Three small zips in cargo-lambda's layout, in a directory removed on drop.
+fn built_zips() -> (tempfile::TempDir, std::path::PathBuf) {
+    let work = tempfile::tempdir().expect("tempdir");
+    let lambda = work.path().join("lambda");
+    support::lambda_zips(&lambda, "v1");
+    (work, lambda)
+}
+
 fn zip_size(lambda_dir: &Path, function: &str) -> u64 {
     std::fs::metadata(lambda_dir.join(function).join("bootstrap.zip")).expect("zip").len()
 }
 
 #[test]
 fn zips_within_their_budgets_pass_and_say_what_is_left() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let lambda = work.path().join("lambda");
-    support::lambda_zips(&lambda, "v1");
+    let (_work, lambda) = built_zips();
     let out = infra_zips(&lambda, "");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -40,9 +46,7 @@ fn zips_within_their_budgets_pass_and_say_what_is_left() {
 
 #[test]
 fn a_zip_past_a_lowered_budget_fails_with_its_size_and_the_budget() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let lambda = work.path().join("lambda");
-    support::lambda_zips(&lambda, "v1");
+    let (_work, lambda) = built_zips();
     let size = zip_size(&lambda, "producer");
     let out = infra_zips(&lambda, &format!("producer={}", size - 1));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -70,9 +74,7 @@ fn make_build_checks_the_zips_last_and_make_zips_fails_past_the_budget() {
     assert!(plan.find("cargo lambda build").is_some_and(|at| at < plan.rfind("infra -- zips").unwrap_or(0)));
 
     // The same step on zips past a lowered budget fails the make run.
-    let work = tempfile::tempdir().expect("tempdir");
-    let lambda = work.path().join("lambda");
-    support::lambda_zips(&lambda, "v1");
+    let (_work, lambda) = built_zips();
     let size = zip_size(&lambda, "topic-creator");
     let out = make()
         .arg("zips")

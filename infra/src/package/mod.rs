@@ -19,17 +19,34 @@ use upload::{content_key, ArtifactsBucket, Upload};
 /// repositories stay in the cache (`connector_plugin::pins`).
 pub const PLUGIN_PIN_FILE: &str = "infra/camel-plugin.sha256";
 
+/// Where the function zips are, and the size budgets they are held to
+/// (`infra zips`, `infra package`).
 #[derive(Debug, Clone, clap::Args)]
-pub struct PackageArgs {
+pub struct ZipsArgs {
     /// Directory of the function zips in cargo-lambda's layout (<dir>/<function>/bootstrap.zip).
     #[arg(long, default_value = "target/lambda")]
     pub lambda_dir: PathBuf,
-    /// Use the zips already in --lambda-dir instead of running `cargo lambda build --release --arm64`.
-    #[arg(long)]
-    pub skip_build: bool,
     /// Size budgets to use instead of the committed ones for this run (function=bytes,…).
     #[arg(long, env = "ZIP_BUDGETS", default_value = "")]
     pub zip_budgets: String,
+}
+
+impl ZipsArgs {
+    /// The zips, each printed beside its budget; an error naming every zip past it.
+    pub fn read_within_budget(&self) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
+        let zips = lambdas::read_zips(&self.lambda_dir)?;
+        lambdas::check_budgets(&zips, &self.zip_budgets)?;
+        Ok(zips)
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct PackageArgs {
+    #[command(flatten)]
+    pub zips: ZipsArgs,
+    /// Use the zips already in --lambda-dir instead of running `cargo lambda build --release --arm64`.
+    #[arg(long)]
+    pub skip_build: bool,
     /// A local copy of the Camel plugin archive (camel-aws-kinesis-source-kafka-connector-<version>-package.tar.gz) instead of fetching it by its coordinates.
     #[arg(long)]
     pub plugin_archive: Option<PathBuf>,
@@ -117,10 +134,9 @@ pub async fn fetch_plugin(args: &PackageArgs) -> anyhow::Result<connector_plugin
 pub async fn package(clients: &Clients, stack: &StackName, args: &PackageArgs) -> anyhow::Result<Artifacts> {
     // The zips first: one past its budget stops here, before any AWS call.
     if !args.skip_build {
-        lambdas::build(&args.lambda_dir)?;
+        lambdas::build(&args.zips.lambda_dir)?;
     }
-    let zips = lambdas::read_zips(&args.lambda_dir)?;
-    lambdas::check_budgets(&zips, &args.zip_budgets)?;
+    let zips = args.zips.read_within_budget()?;
     let account = clients.account_id().await?;
     let region = clients.region();
     let bucket = ArtifactsBucket {
