@@ -43,11 +43,15 @@ $(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-demo: tools ## The whole pipeline locally: 20,000 rides through Kinesis, Kafka and Lambda, then a report (lost must be 0)
-	cargo run -q -p local -- demo $(DEMO_ARGS)
+# The Kinesis → Kafka hop: camel (the Camel connector on Kafka Connect, the
+# default) or lambda (the kinesis-forwarder behind a Kinesis event source mapping).
+BRIDGE ?= camel
 
-local-up: tools ## The local pipeline until stopped (Ctrl-C or `make local-down`); `make local-status` from another terminal
-	cargo run -q -p local -- up $(LOCAL_ARGS)
+demo: tools ## The whole pipeline locally: 20,000 rides through Kinesis, Kafka and Lambda, then a report (lost must be 0); BRIDGE=lambda for the forwarder hop
+	cargo run -q -p local -- demo --bridge $(BRIDGE) $(DEMO_ARGS)
+
+local-up: tools ## The local pipeline until stopped (Ctrl-C or `make local-down`); `make local-status` from another terminal; BRIDGE=lambda for the forwarder hop
+	cargo run -q -p local -- up --bridge $(BRIDGE) $(LOCAL_ARGS)
 
 local-status: ## Is a local pipeline running? Its loopback endpoints and counters
 	cargo run -q -p local -- status
@@ -58,8 +62,8 @@ local-down: ## Stop the running local pipeline (it reports first; nothing is lef
 demo-optimised: tools ## The demo with optimised builds (profile `demo`; the first run compiles everything again, ~15 min here)
 	@# One build of the stack and both functions with the feature set
 	@# `cargo lambda watch --profile demo` will ask for, so it compiles nothing.
-	cargo build -q --profile demo --bin local --bin producer --bin msk-consumer
-	LOCAL_FUNCTIONS_PROFILE=demo cargo run -q --profile demo --bin local -- demo $(DEMO_ARGS)
+	cargo build -q --profile demo --bin local --bin producer --bin kinesis-forwarder --bin msk-consumer
+	LOCAL_FUNCTIONS_PROFILE=demo cargo run -q --profile demo --bin local -- demo --bridge $(BRIDGE) $(DEMO_ARGS)
 
 build: tools aarch64-target ## Release build of the three Lambdas for arm64 (provided.al2023), as zip files in target/lambda/
 	@# tools/cross/include/curl/curl.h says why librdkafka needs it.
@@ -99,7 +103,7 @@ test: tools ## Run every test: unit, property, emulator and cargo-lambda tests
 	@# The functions as `cargo lambda watch` runs them (`cargo run --bin`, normal
 	@# dependencies only: other features than the test build), built here
 	@# once instead of inside the first test that starts them.
-	cargo build --bin producer --bin msk-consumer
+	cargo build --bin producer --bin kinesis-forwarder --bin msk-consumer
 ifeq ($(NEXTEST),yes)
 	cargo nextest run --workspace --profile $(NEXTEST_PROFILE)
 else

@@ -15,6 +15,7 @@ pub mod ride;
 pub mod rides_table;
 pub mod samples;
 mod scan;
+pub mod topic;
 
 pub use envelope::{decode, encode, DecodeError, OutboundRecord};
 pub use ride::{CarRideEvent, ValidationError, SCHEMA_VERSION};

@@ -39,3 +39,44 @@ impl ConsumerMapping {
         [("PARTIAL_BATCH_RESPONSE", self.report_batch_item_failures.to_string())]
     }
 }
+
+/// `AWS::Lambda::EventSourceMapping` properties of the forwarder's Kinesis
+/// mapping (the Kinesis → MSK hop when the template's `Bridge` is
+/// `lambda`): rendered by the template and run by the local stack's Kinesis
+/// mapping, as [`CONSUMER_MAPPING`] is for the consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForwarderMapping {
+    /// `StartingPosition`: from the oldest record the stream keeps, as the
+    /// Camel hop reads it.
+    pub starting_position: &'static str,
+    /// `BatchSize`.
+    pub batch_size: u32,
+    /// `MaximumBatchingWindowInSeconds`: 0, each poll's records at once.
+    pub maximum_batching_window_seconds: u32,
+    /// `ParallelizationFactor` (the template parameter's default): 1 keeps
+    /// each shard in order; up to 10 keeps order per partition key only.
+    pub parallelization_factor: u32,
+    /// `BisectBatchOnFunctionError`.
+    pub bisect_batch_on_function_error: bool,
+    /// `FunctionResponseTypes: [ReportBatchItemFailures]`.
+    pub report_batch_item_failures: bool,
+    /// `MaximumRetryAttempts`: -1, a batch Kafka did not take is retried
+    /// until it is taken or grows too old: the hop never discards because
+    /// Kafka was away.
+    pub maximum_retry_attempts: i32,
+    /// `MaximumRecordAgeInSeconds`: one hour less than the stream's 24-hour
+    /// retention, so a batch stuck that long reaches the S3 on-failure
+    /// destination (its payload holds the records) before Kinesis deletes it.
+    pub maximum_record_age_seconds: i32,
+}
+
+pub const FORWARDER_MAPPING: ForwarderMapping = ForwarderMapping {
+    starting_position: "TRIM_HORIZON",
+    batch_size: 1_000,
+    maximum_batching_window_seconds: 0,
+    parallelization_factor: 1,
+    bisect_batch_on_function_error: true,
+    report_batch_item_failures: true,
+    maximum_retry_attempts: -1,
+    maximum_record_age_seconds: 23 * 3_600,
+};

@@ -29,6 +29,9 @@ pub const RECORD_VERSION: &str = "1.0";
 pub enum Condition {
     RetryAttemptsExhausted,
     MaximumPayloadSizeExceeded,
+    /// Streams (Kinesis) only: the batch's records outgrew
+    /// `MaximumRecordAgeInSeconds`.
+    RecordAgeExceeded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +158,56 @@ impl InvocationRecord {
     }
 }
 
+/// What a Kinesis event source mapping writes to its on-failure destination
+/// (Lambda guide, "kinesis-on-failure-destination"): the same request and
+/// response contexts, `KinesisBatchInfo` naming the shard and the batch's
+/// first and last sequence numbers and arrival times, and for an S3
+/// destination the invocation event as `payload` (the records' data with it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KinesisInvocationRecord {
+    pub request_context: RequestContext,
+    pub response_context: Option<ResponseContext>,
+    pub version: String,
+    pub timestamp: String,
+    #[serde(rename = "KinesisBatchInfo")]
+    pub kinesis_batch_info: KinesisBatchInfo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KinesisBatchInfo {
+    pub shard_id: String,
+    pub start_sequence_number: String,
+    pub end_sequence_number: String,
+    pub approximate_arrival_of_first_record: String,
+    pub approximate_arrival_of_last_record: String,
+    pub batch_size: usize,
+    pub stream_arn: String,
+}
+
+impl KinesisInvocationRecord {
+    /// The record of a discarded batch of `batch`, whose invocation event's
+    /// JSON is `payload`, as an S3 destination receives it.
+    pub fn for_s3(batch: KinesisBatchInfo, payload: &str, discard: Discard) -> Self {
+        Self {
+            request_context: RequestContext {
+                request_id: discard.request_id,
+                function_arn: discard.function_arn,
+                condition: discard.condition,
+                approximate_invoke_count: discard.approximate_invoke_count,
+            },
+            response_context: discard.response_context,
+            version: RECORD_VERSION.into(),
+            timestamp: humantime::format_rfc3339_millis(discard.at).to_string(),
+            kinesis_batch_info: batch,
+            payload: Some(payload.to_owned()),
+        }
+    }
+}
+
 /// Kafka timestamps (milliseconds since the epoch) as RFC 3339 with
 /// milliseconds, as in AWS's example; times before the epoch clamp to it.
 pub fn rfc3339_millis_from_epoch(ms: i64) -> String {
@@ -220,6 +273,32 @@ mod tests {
         assert!(json["payload"].is_string());
         let back = record.event().expect("payload").expect("parses");
         assert_eq!(back.record_count(), 3);
+    }
+
+    #[test]
+    fn the_kinesis_record_names_the_shard_and_its_sequence_span() {
+        let batch = KinesisBatchInfo {
+            shard_id: "shardId-000000000001".into(),
+            start_sequence_number: "4960".into(),
+            end_sequence_number: "4969".into(),
+            approximate_arrival_of_first_record: rfc3339_millis_from_epoch(1_764_000_000_000),
+            approximate_arrival_of_last_record: rfc3339_millis_from_epoch(1_764_000_000_250),
+            batch_size: 10,
+            stream_arn: "arn:aws:kinesis:us-east-1:1:stream/carrides".into(),
+        };
+        let json =
+            serde_json::to_value(KinesisInvocationRecord::for_s3(batch, "{\"Records\":[]}", discard())).expect("json");
+        assert_eq!(json["requestContext"]["condition"], "RetryAttemptsExhausted");
+        let info = &json["KinesisBatchInfo"];
+        assert_eq!((info["shardId"].as_str(), info["batchSize"].as_u64()), (Some("shardId-000000000001"), Some(10)));
+        assert_eq!(
+            (info["startSequenceNumber"].as_str(), info["endSequenceNumber"].as_str()),
+            (Some("4960"), Some("4969"))
+        );
+        assert_eq!(info["approximateArrivalOfLastRecord"], "2025-11-24T16:00:00.250Z");
+        assert_eq!(json["payload"], "{\"Records\":[]}");
+        let back: KinesisInvocationRecord = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back.kinesis_batch_info.batch_size, 10);
     }
 
     #[test]

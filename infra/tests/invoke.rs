@@ -16,7 +16,7 @@ fn invoke_sends_a_sample_and_prints_the_answer() {
         ("DEAD_LETTER_DIR", scratch.path().join("dead-letters").display().to_string()),
         ("AWS_REGION", local::LOCAL_REGION.to_owned()),
     ];
-    let watch = LambdaWatch::start(&env, &scratch.path().join("watch.log")).expect("cargo lambda watch");
+    let watch = LambdaWatch::start(&env, &scratch.path().join("watch.log"), 1).expect("cargo lambda watch");
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/samples");
     let infra = support::Infra { endpoint: "http://127.0.0.1:1".into(), cwd: scratch.path().to_path_buf() };
     let invoke = |payload: &Path| {

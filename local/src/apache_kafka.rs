@@ -132,6 +132,26 @@ impl ApacheKafka {
         self.service.lock().ok()?.as_ref().map(Service::pid)
     }
 
+    /// Freezes the broker (SIGSTOP): its sockets stay open and accept, but
+    /// nothing answers, as a broker in a long GC pause or a partitioned
+    /// network looks to clients. [`ApacheKafka::thaw`] resumes it.
+    pub fn freeze(&self) -> anyhow::Result<()> {
+        self.signal(libc::SIGSTOP)
+    }
+
+    /// Resumes a frozen broker (SIGCONT).
+    pub fn thaw(&self) -> anyhow::Result<()> {
+        self.signal(libc::SIGCONT)
+    }
+
+    fn signal(&self, signal: libc::c_int) -> anyhow::Result<()> {
+        let pid = self.pid().ok_or_else(|| anyhow::anyhow!("kafka is not running"))?;
+        let pid = libc::pid_t::try_from(pid)?;
+        // SAFETY: a signal to our own child process.
+        anyhow::ensure!(unsafe { libc::kill(pid, signal) } == 0, "signal {signal} to kafka (pid {pid})");
+        Ok(())
+    }
+
     fn log_dir(&self) -> PathBuf {
         self.data_dir.join("kraft-logs")
     }

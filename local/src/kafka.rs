@@ -74,7 +74,11 @@ impl Broker {
                 let servers = self.bootstrap_servers();
                 let admin: AdminClient<DefaultClientContext> =
                     ClientConfig::new().set("bootstrap.servers", &servers).create()?;
-                let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+                // Room for a 1 MiB Kinesis record and its headers (MSK's
+                // default is about 1 MB, as Kafka's).
+                let max_message_bytes = events::topic::MAX_MESSAGE_BYTES.to_string();
+                let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1))
+                    .set("max.message.bytes", &max_message_bytes);
                 for result in admin.create_topics([&new], &AdminOptions::new()).await? {
                     match result {
                         Ok(_) | Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
@@ -108,6 +112,22 @@ impl Broker {
             Broker::Mock(cluster) => Ok(cluster.broker_down(id)?),
             Broker::Kafka(kafka) => kafka.down(),
             Broker::External(_) => anyhow::bail!("broker faults need a broker the stack started"),
+        }
+    }
+
+    /// Freezes the broker (SIGSTOP): connections stay open, nothing answers.
+    pub fn freeze(&self) -> anyhow::Result<()> {
+        match self {
+            Broker::Kafka(kafka) => kafka.freeze(),
+            _ => anyhow::bail!("freezing needs the Apache Kafka broker the stack started"),
+        }
+    }
+
+    /// Resumes a frozen broker (SIGCONT).
+    pub fn thaw(&self) -> anyhow::Result<()> {
+        match self {
+            Broker::Kafka(kafka) => kafka.thaw(),
+            _ => anyhow::bail!("thawing needs the Apache Kafka broker the stack started"),
         }
     }
 

@@ -17,6 +17,7 @@ pub struct LambdaWatch {
     port: u16,
     log: PathBuf,
     restarts: AtomicU64,
+    concurrency: usize,
 }
 
 /// How often [`supervise`] may restart the function host before it gives up:
@@ -25,9 +26,11 @@ const MAX_RESTARTS: usize = 5;
 const RESTART_WINDOW: Duration = Duration::from_secs(300);
 
 impl LambdaWatch {
-    /// Starts the runtime with `env` given to every function it runs. Functions
-    /// compile on their first invocation (`cargo build`, sharing the target dir).
-    pub fn start(env: &[(&str, String)], log: &Path) -> anyhow::Result<Self> {
+    /// Starts the runtime with `env` given to every function it runs, up to
+    /// `concurrency` instances of each at once (as Lambda runs one
+    /// environment per concurrent invocation). Functions compile on their
+    /// first invocation (`cargo build`, sharing the target dir).
+    pub fn start(env: &[(&str, String)], log: &Path, concurrency: usize) -> anyhow::Result<Self> {
         tools::cargo_lambda()?;
         let watch = Self {
             service: Mutex::new(None),
@@ -35,6 +38,7 @@ impl LambdaWatch {
             port: free_port()?,
             log: log.to_path_buf(),
             restarts: AtomicU64::new(0),
+            concurrency: concurrency.max(1),
         };
         watch.spawn()?;
         Ok(watch)
@@ -46,6 +50,7 @@ impl LambdaWatch {
         let port = self.port;
         let mut command = tools::cargo();
         command.args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", &port.to_string()]);
+        command.args(["--concurrency", &self.concurrency.to_string()]);
         // `make demo` runs the functions optimised (profile `demo`); tests
         // share the workspace's debug build.
         if let Some(profile) = std::env::var("LOCAL_FUNCTIONS_PROFILE").ok().filter(|p| !p.is_empty()) {
@@ -69,6 +74,15 @@ impl LambdaWatch {
 
     pub fn pid(&self) -> Option<u32> {
         self.service.lock().ok()?.as_ref().map(Service::pid)
+    }
+
+    /// SIGKILLs the host, as a crash would; [`supervise`] starts it again.
+    pub fn kill(&self) -> anyhow::Result<()> {
+        let pid = self.pid().ok_or_else(|| anyhow::anyhow!("cargo lambda watch is not running"))?;
+        let pid = libc::pid_t::try_from(pid)?;
+        // SAFETY: a signal to our own child process.
+        anyhow::ensure!(unsafe { libc::kill(pid, libc::SIGKILL) } == 0, "kill -9 cargo lambda watch (pid {pid})");
+        Ok(())
     }
 
     /// Times [`supervise`] restarted the host.

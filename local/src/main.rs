@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use local::kafka::Broker;
 use local::report;
-use local::stack::{LocalStack, StackOptions};
+use local::stack::{BridgeKind, LocalStack, StackOptions};
 use local::state;
 
 #[derive(Parser)]
@@ -22,6 +22,10 @@ struct Cli {
     /// Where dead letters, logs and the on-failure objects go.
     #[arg(long, default_value = "local-data", global = true)]
     data_dir: PathBuf,
+    /// The Kinesis → Kafka hop: the Camel connector on Kafka Connect, or the
+    /// kinesis-forwarder function behind an emulated Kinesis event source mapping.
+    #[arg(long, value_enum, env = "BRIDGE", default_value = "camel", global = true)]
+    bridge: BridgeKind,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,11 +46,11 @@ enum Command {
         /// Give up waiting for the consumer after this many seconds.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
-        /// SIGKILL the Kafka Connect worker once half the rides are in Kafka,
-        /// and start it again: its task re-sends the whole stream, and the
-        /// report shows every ride stored once anyway.
-        #[arg(long)]
-        restart_connector: bool,
+        /// Kill the hop once half the rides are in Kafka (the Connect worker,
+        /// or the forwarder's function host, SIGKILL) and let it come back:
+        /// the report shows what it re-sent and every ride stored once anyway.
+        #[arg(long, alias = "restart-connector")]
+        kill_bridge: bool,
     },
     /// Run the pipeline until Ctrl-C, producing continuously.
     /// Run the pipeline until stopped (Ctrl-C, or `local down` from another terminal), then report.
@@ -92,14 +96,15 @@ async fn run_cli() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { rides, rides_per_invoke, invokes_per_second, timeout, restart_connector } => {
+        Command::Demo { rides, rides_per_invoke, invokes_per_second, timeout, kill_bridge } => {
             let invocations = rides.div_ceil(u64::from(rides_per_invoke));
             let run_options = RunOptions {
                 rides_per_invoke,
                 rate: invokes_per_second,
                 invocations: Some(invocations),
                 timeout: Duration::from_secs(timeout),
-                restart_connector,
+                kill_bridge,
+                bridge: cli.bridge,
             };
             run(cli.data_dir, run_options).await
         }
@@ -109,7 +114,8 @@ async fn run_cli() -> anyhow::Result<()> {
                 rate: invokes_per_second,
                 invocations: None,
                 timeout: Duration::MAX,
-                restart_connector: false,
+                kill_bridge: false,
+                bridge: cli.bridge,
             };
             run(cli.data_dir, run_options).await
         }
@@ -139,15 +145,19 @@ async fn status(data_dir: &std::path::Path) -> anyhow::Result<()> {
     let c = &s.counters;
     let age = |ms: u64| (state::now_ms().saturating_sub(ms)) as f64 / 1000.0;
     println!(
-        "local stack: running (pid {}, up {:.0}s, data in {})",
+        "local stack: {} (pid {}, up {:.0}s, data in {})",
+        if s.phase.is_empty() { "running" } else { s.phase.as_str() },
         s.pid,
         age(s.started_unix_ms),
         s.run_dir.display()
     );
+    println!("  hop       {}", s.bridge);
     println!("  kinesis   {}  stream {}", s.kinesis_endpoint, s.stream);
     println!("  kafka     {}  topic {}", s.kafka_bootstrap, s.topic);
-    println!("  connect   {}  (Kafka Connect REST API)", s.connect_endpoint);
-    println!("            {}", connect_status(&s).await);
+    if !s.connect_endpoint.is_empty() {
+        println!("  connect   {}  (Kafka Connect REST API)", s.connect_endpoint);
+        println!("            {}", connect_status(&s).await);
+    }
     println!("  lambda    {}  (Invoke API of cargo lambda watch)", s.lambda_endpoint);
     match c.function_host_pid {
         Some(pid) if state::alive(pid) => {
@@ -233,13 +243,14 @@ struct RunOptions {
     /// `None`: until stopped.
     invocations: Option<u64>,
     timeout: Duration,
-    /// Restart the Connect worker (SIGKILL) once half the rides are in Kafka.
-    restart_connector: bool,
+    /// Kill the hop (SIGKILL) once half the rides are in Kafka.
+    kill_bridge: bool,
+    bridge: BridgeKind,
 }
 
 async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
-    let RunOptions { rides_per_invoke, rate, invocations, timeout, restart_connector } = run_options;
-    let mut restart_pending = restart_connector;
+    let RunOptions { rides_per_invoke, rate, invocations, timeout, kill_bridge, bridge } = run_options;
+    let mut kill_pending = kill_bridge;
     if let Some(running) = live_state(&data_dir)? {
         anyhow::bail!(
             "a local stack is already running from {} (pid {}): `make local-down` first, or pass another --data-dir",
@@ -250,15 +261,23 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
     let run_dir = data_dir.join(format!("run-{}", std::process::id()));
     let mut options = StackOptions::new(&run_dir);
     options.rides_per_schedule = rides_per_invoke;
+    options.bridge = bridge;
     build_functions()?;
     let broker = Broker::from_env(3, &run_dir)?;
     eprintln!(
-        "starting: kinesalite, {}, Kafka Connect with the Camel connector, cargo lambda watch (data in {})",
+        "starting: kinesalite, {}, {}, cargo lambda watch (data in {})",
         broker.describe(),
+        match bridge {
+            BridgeKind::Camel => "Kafka Connect with the Camel connector",
+            BridgeKind::Lambda => "the kinesis-forwarder behind the (emulated) Kinesis event source mapping",
+        },
         run_dir.display()
     );
     let mut stack = LocalStack::start(options, broker).await?;
-    print_connector(&stack).await;
+    match stack.connect() {
+        Some(_) => print_connector(&stack).await,
+        None => eprintln!("hop: {}", stack.describe_bridge()),
+    }
     let spinner = ProgressBar::new_spinner().with_message("starting the functions...");
     spinner.enable_steady_tick(Duration::from_millis(120));
     stack.warm_up().await?;
@@ -293,8 +312,10 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
         kafka_bootstrap: stack.broker.bootstrap_servers(),
         topic: stack.options.topic.clone(),
         lambda_endpoint: stack.watch.endpoint(),
-        connect_endpoint: stack.connect.rest_endpoint(),
-        connect_pid: stack.connect.pid(),
+        connect_endpoint: stack.connect().map(|c| c.rest_endpoint()).unwrap_or_default(),
+        connect_pid: stack.connect().and_then(|c| c.pid()),
+        bridge: stack.describe_bridge(),
+        phase: "running".to_owned(),
         counters: state::Counters::default(),
     };
     let mut next_publish = Instant::now();
@@ -306,11 +327,14 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
             next_count += Duration::from_secs(1);
             written = stack.records_in_kafka().unwrap_or(written);
         }
-        if restart_pending && target.is_some_and(|t| written >= t / 2) {
-            restart_pending = false;
-            bars.suspend(|| eprintln!("restarting the Kafka Connect worker (SIGKILL, then start) with {written} records in Kafka: its task will re-send the stream"));
-            stack.connect.restart().await?;
-            published.connect_pid = stack.connect.pid();
+        if kill_pending && target.is_some_and(|t| written >= t / 2) {
+            kill_pending = false;
+            bars.suspend(|| match stack.connect() {
+                Some(_) => eprintln!("restarting the Kafka Connect worker (SIGKILL, then start) with {written} records in Kafka: its task will re-send the stream"),
+                None => eprintln!("killing the forwarder's function host (SIGKILL) with {written} records in Kafka: the mapping retries the batches it lost"),
+            });
+            stack.kill_bridge().await?;
+            published.connect_pid = stack.connect().and_then(|c| c.pid());
         }
         let done = rides_taken(&stack);
         for (bar, value) in [(&produced, sent), (&kafka, written), (&consumed, done)] {
@@ -345,7 +369,7 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
             state::write(&data_dir, &published)?;
         }
         let finished = schedule.is_finished() && done >= sent && written >= sent;
-        let broken = !stack.connect.is_running() || poller.is_finished() || stack.function_host.is_finished();
+        let broken = !stack.bridge_is_running() || poller.is_finished() || stack.function_host.is_finished();
         if finished || deadline.is_some_and(|d| Instant::now() > d) || broken {
             break;
         }
@@ -355,7 +379,10 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
             _ = terminated.recv() => break,
         }
     }
-    state::remove(&data_dir);
+    // `local status` and `local down` still see the run while it drains
+    // and reports; the file goes when the process does.
+    published.phase = "stopping".to_owned();
+    state::write(&data_dir, &published)?;
     let elapsed = started.elapsed().as_secs_f64();
     for bar in [&produced, &kafka, &consumed] {
         bar.abandon();
@@ -363,16 +390,21 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
     schedule.abort();
     // Stopped early (Ctrl-C, `local down`): let what is already in Kinesis
     // reach the consumer before the report, rather than count it as lost.
+    // Another Ctrl-C or SIGTERM (`local down`) ends the draining at once.
     let drain_until = Instant::now() + Duration::from_secs(30);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    while Instant::now() < drain_until && stack.connect.is_running() && !poller.is_finished() {
+    while Instant::now() < drain_until && stack.bridge_is_running() && !poller.is_finished() {
         let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + 1;
         let written = stack.records_in_kafka().unwrap_or(0);
         let done = rides_taken(&stack);
         if written >= sent && done >= written {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = &mut interrupted => break,
+            _ = terminated.recv() => break,
+        }
     }
     // Let in-flight batches finish before reading the rides table.
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -380,7 +412,20 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
     poller.abort();
     let _ = poller.await;
 
-    let report = report::of_stack(&stack, elapsed).await?;
+    let report = tokio::select! {
+        report = report::of_stack(&stack, elapsed) => report,
+        _ = terminated.recv() => {
+            state::remove(&data_dir);
+            anyhow::bail!("stopped (SIGTERM) before the report was read");
+        }
+    };
+    let report = match report {
+        Ok(report) => report,
+        Err(e) => {
+            state::remove(&data_dir);
+            return Err(e);
+        }
+    };
     println!("\n{report}");
     if report.on_failure_records > 0 {
         println!(
@@ -395,25 +440,42 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
         stack.esm_stats.service_errors.load(Ordering::Relaxed)
     );
     println!("broker                {}", stack.broker.describe());
-    println!("connector             {}", stack.connect.describe());
-    if stack.connect.restarts() > 0 {
-        println!(
-            "                      restarted {} time(s) mid-stream (SIGKILL): the task re-sent the stream; the consumer counted {} redundant deliveries, the table holds each ride once",
-            stack.connect.restarts(),
-            report.duplicates
-        );
-    }
     let in_kafka = stack.records_in_kafka().unwrap_or(0);
-    println!(
-        "                      plugin version {} (as the worker lists it), {} records in Kafka ({} duplicates), {} dropped in the task's hand-off",
-        stack.connect.plugin_version().await.unwrap_or_else(|e| format!("unknown ({e})")),
-        in_kafka,
-        in_kafka.saturating_sub((report.in_kinesis + report.poison_in_kinesis) as u64),
-        stack.connect.dropped_in_handoff()
-    );
+    let resent = in_kafka.saturating_sub((report.in_kinesis + report.poison_in_kinesis) as u64);
+    match (stack.connect(), stack.forwarder()) {
+        (Some(connect), _) => {
+            println!("hop                   Camel: {}", connect.describe());
+            if connect.restarts() > 0 {
+                println!(
+                    "                      restarted {} time(s) mid-stream (SIGKILL): the task re-sent the stream; the consumer counted {} redundant deliveries, the table holds each ride once",
+                    connect.restarts(),
+                    report.duplicates
+                );
+            }
+            println!(
+                "                      plugin version {} (as the worker lists it), {in_kafka} records in Kafka ({resent} duplicates), {} dropped in the task's hand-off",
+                connect.plugin_version().await.unwrap_or_else(|e| format!("unknown ({e})")),
+                connect.dropped_in_handoff()
+            );
+        }
+        (None, Some(hop)) => {
+            let stats = &hop.stats;
+            println!("hop                   {}", stack.describe_bridge());
+            println!(
+                "                      {in_kafka} records in Kafka ({resent} duplicates); {} invocations ({} failed or partly failed, {} not reaching the function, {} bisections), {} records sent to the on-failure destination",
+                stats.invocations.load(Ordering::Relaxed),
+                stats.failed_invocations.load(Ordering::Relaxed),
+                stats.service_errors.load(Ordering::Relaxed),
+                stats.bisections.load(Ordering::Relaxed),
+                stats.records_sent_on_failure.load(Ordering::Relaxed)
+            );
+        }
+        (None, None) => {}
+    }
     println!("mapping               the template's: {}", stack.esm_settings().describe());
     println!("(details: {})", run_dir.display());
     std::fs::write(run_dir.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
+    state::remove(&data_dir);
     if stack.function_host.is_finished() {
         if let Ok(Err(error)) = (&mut stack.function_host).await {
             anyhow::bail!("{error:#}");
@@ -427,9 +489,9 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
 /// cargo's own progress on screen, before any clock starts: on a fresh clone
 /// the first build takes minutes, which an invocation must not wait for.
 fn build_functions() -> anyhow::Result<()> {
-    eprintln!("building the functions (producer, msk-consumer) as cargo lambda watch runs them...");
+    eprintln!("building the functions (producer, kinesis-forwarder, msk-consumer) as cargo lambda watch runs them...");
     let mut command = local::tools::cargo();
-    command.args(["build", "--bin", "producer", "--bin", "msk-consumer"]);
+    command.args(["build", "--bin", "producer", "--bin", "kinesis-forwarder", "--bin", "msk-consumer"]);
     if let Some(profile) = std::env::var("LOCAL_FUNCTIONS_PROFILE").ok().filter(|p| !p.is_empty()) {
         command.args(["--profile", &profile]);
     }
@@ -440,7 +502,7 @@ fn build_functions() -> anyhow::Result<()> {
 
 /// The connector's properties: the template's, and what only this loopback run adds.
 async fn print_connector(stack: &LocalStack) {
-    let connect = &stack.connect;
+    let Some(connect) = stack.connect() else { return };
     let version = connect.plugin_version().await.unwrap_or_else(|e| format!("unknown ({e})"));
     eprintln!("connector: {}, plugin version {version}, task RUNNING", connect.describe());
     eprintln!("  properties (events::connector, as the template deploys them):");

@@ -1,7 +1,8 @@
 //! Starts the whole pipeline on loopback, in dependency order: Kinesis
-//! emulator and stream, Kafka broker and topic, the Kafka Connect worker with
-//! the Camel connector, DynamoDB (moto) and the rides table, both functions
-//! under `cargo lambda watch`, then the mapping's poller and the schedule as
+//! emulator and stream, Kafka broker and topic, the Kinesis → Kafka hop (the
+//! Kafka Connect worker with the Camel connector, or the forwarder's Kinesis
+//! mapping), DynamoDB (moto) and the rides table, the functions under
+//! `cargo lambda watch`, then the MSK mapping's poller and the schedule as
 //! tasks.
 
 use std::path::{Path, PathBuf};
@@ -11,12 +12,53 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::connect::KafkaConnect;
+use crate::esm::kinesis::{KinesisMapping, KinesisMappingSettings};
 use crate::esm::{EsmPoller, EsmSettings, EsmStats, FunctionInvoker};
 use crate::kafka::Broker;
 use crate::kinesis::{self, Emulator};
 use crate::lambda_watch::LambdaWatch;
 use crate::moto::Moto;
 use crate::schedule::{self, ScheduleStats};
+
+/// Which Kinesis → Kafka hop the stack runs (the template's `Bridge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum BridgeKind {
+    /// The Camel aws-kinesis-source connector on Kafka Connect (the default).
+    #[default]
+    Camel,
+    /// The kinesis-forwarder function behind a Kinesis event source mapping.
+    Lambda,
+}
+
+impl BridgeKind {
+    /// `BRIDGE` from the environment (`make … BRIDGE=lambda`), else Camel.
+    pub fn from_env() -> anyhow::Result<Self> {
+        match std::env::var("BRIDGE").unwrap_or_default().trim() {
+            "" | "camel" => Ok(Self::Camel),
+            "lambda" => Ok(Self::Lambda),
+            other => anyhow::bail!("BRIDGE={other:?}: use camel (the default) or lambda"),
+        }
+    }
+}
+
+/// The running hop.
+pub enum Bridge {
+    Camel(KafkaConnect),
+    Lambda(ForwarderHop),
+}
+
+/// The forwarder behind the emulated Kinesis mapping.
+pub struct ForwarderHop {
+    pub settings: KinesisMappingSettings,
+    pub stats: Arc<EsmStats>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Drop for ForwarderHop {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct StackOptions {
@@ -32,6 +74,7 @@ pub struct StackOptions {
     pub rides_throttle: Option<crate::dynamodb::throttle_proxy::ThrottlePlan>,
     /// Where dead letters, the on-failure objects and logs go.
     pub data_dir: PathBuf,
+    pub bridge: BridgeKind,
 }
 
 impl StackOptions {
@@ -45,6 +88,7 @@ impl StackOptions {
             rides_table: "carrides-rides".into(),
             rides_throttle: None,
             data_dir: data_dir.into(),
+            bridge: BridgeKind::Camel,
         }
     }
 }
@@ -54,8 +98,9 @@ pub struct LocalStack {
     pub kinesis_emulator: Emulator,
     pub kinesis: aws_sdk_kinesis::Client,
     pub broker: Broker,
-    /// Kafka Connect with the real Camel aws-kinesis-source connector.
-    pub connect: KafkaConnect,
+    /// The Kinesis → Kafka hop: Kafka Connect with the real Camel
+    /// aws-kinesis-source connector, or the forwarder and its mapping.
+    pub bridge: Bridge,
     /// moto's server: DynamoDB for the rides table.
     pub moto: Moto,
     /// A client for the rides table.
@@ -81,15 +126,20 @@ impl LocalStack {
         let kinesis = kinesis::client(&kinesis_emulator.endpoint());
         kinesis::create_stream(&kinesis, &options.stream, options.shards).await?;
         broker.create_topic(&options.topic, options.partitions).await?;
-        let connect = KafkaConnect::start(
-            &options.data_dir.join("connect"),
-            &broker.bootstrap_servers(),
-            &kinesis_emulator.endpoint(),
-            kinesis_emulator.connector_overrides(),
-            &options.stream,
-            &options.topic,
-        )
-        .await?;
+        let connect = match options.bridge {
+            BridgeKind::Camel => Some(
+                KafkaConnect::start(
+                    &options.data_dir.join("connect"),
+                    &broker.bootstrap_servers(),
+                    &kinesis_emulator.endpoint(),
+                    kinesis_emulator.connector_overrides(),
+                    &options.stream,
+                    &options.topic,
+                )
+                .await?,
+            ),
+            BridgeKind::Lambda => None,
+        };
         let moto = Moto::start()?;
         let rides = crate::dynamodb::client(&moto.endpoint());
         crate::dynamodb::create_rides_table(&rides, &options.rides_table).await?;
@@ -98,15 +148,35 @@ impl LocalStack {
             None => None,
         };
         let rides_endpoint = rides_proxy.as_ref().map_or_else(|| moto.endpoint(), |proxy| proxy.endpoint());
-        let env = function_environment(&options, &kinesis_emulator.endpoint(), &rides_endpoint);
-        let watch = Arc::new(LambdaWatch::start(&env, &options.data_dir.join("functions.log"))?);
+        let mut env = function_environment(&options, &kinesis_emulator.endpoint(), &rides_endpoint);
+        if options.bridge == BridgeKind::Lambda {
+            env.extend(forwarder_environment(&options, &broker.bootstrap_servers()));
+        }
+        // One instance of each function per shard, as Lambda runs one per
+        // shard's batch (and per partition for the MSK mapping).
+        let concurrency = usize::try_from(options.shards.max(options.partitions)).unwrap_or(1).max(1);
+        let watch = Arc::new(LambdaWatch::start(&env, &options.data_dir.join("functions.log"), concurrency)?);
         let function_host = tokio::spawn(crate::lambda_watch::supervise(Arc::downgrade(&watch)));
+        let bridge = match connect {
+            Some(connect) => Bridge::Camel(connect),
+            None => {
+                let settings = forwarder_mapping_settings(&options);
+                let stats: Arc<EsmStats> = Arc::default();
+                let mapping = Arc::new(KinesisMapping {
+                    settings: settings.clone(),
+                    kinesis: kinesis.clone(),
+                    invoker: FunctionInvoker::new(&watch.endpoint(), "kinesis-forwarder"),
+                    stats: stats.clone(),
+                });
+                Bridge::Lambda(ForwarderHop { settings, stats, task: tokio::spawn(mapping.run()) })
+            }
+        };
         Ok(Self {
             options,
             kinesis_emulator,
             kinesis,
             broker,
-            connect,
+            bridge,
             moto,
             rides,
             rides_proxy,
@@ -115,6 +185,57 @@ impl LocalStack {
             esm_stats: Arc::default(),
             schedule_stats: Arc::default(),
         })
+    }
+
+    /// The Camel hop's Kafka Connect worker, when the stack runs it.
+    pub fn connect(&self) -> Option<&KafkaConnect> {
+        match &self.bridge {
+            Bridge::Camel(connect) => Some(connect),
+            Bridge::Lambda(_) => None,
+        }
+    }
+
+    /// The forwarder hop, when the stack runs it.
+    pub fn forwarder(&self) -> Option<&ForwarderHop> {
+        match &self.bridge {
+            Bridge::Lambda(hop) => Some(hop),
+            Bridge::Camel(_) => None,
+        }
+    }
+
+    /// Whether the hop still runs (the worker's process; the mapping's task).
+    pub fn bridge_is_running(&self) -> bool {
+        match &self.bridge {
+            Bridge::Camel(connect) => connect.is_running(),
+            Bridge::Lambda(hop) => !hop.task.is_finished(),
+        }
+    }
+
+    /// Kills the hop mid-stream as a crash would, and lets it come back:
+    /// the Connect worker is SIGKILLed and started again; the forwarder's
+    /// host (`cargo lambda watch`) is SIGKILLed and its supervisor starts it
+    /// again while the mapping retries the batch it lost.
+    pub async fn kill_bridge(&self) -> anyhow::Result<()> {
+        match &self.bridge {
+            Bridge::Camel(connect) => connect.restart().await,
+            Bridge::Lambda(_) => self.watch.kill(),
+        }
+    }
+
+    /// Records the hop dropped on its way (the Camel task's hand-off).
+    pub fn dropped_in_handoff(&self) -> usize {
+        self.connect().map_or(0, KafkaConnect::dropped_in_handoff)
+    }
+
+    /// One line naming the hop.
+    pub fn describe_bridge(&self) -> String {
+        match &self.bridge {
+            Bridge::Camel(connect) => connect.describe(),
+            Bridge::Lambda(hop) => format!(
+                "kinesis-forwarder (rdkafka, idempotent, acks=all) under cargo lambda watch, behind an emulation of Lambda's Kinesis event source mapping: {}",
+                hop.settings.describe()
+            ),
+        }
     }
 
     pub fn invoker(&self, function: &str) -> FunctionInvoker {
@@ -126,6 +247,12 @@ impl LocalStack {
     pub async fn warm_up(&self) -> anyhow::Result<()> {
         let empty = serde_json::to_vec(&events::msk::MskEvent::default())?;
         self.invoker("msk-consumer").invoke(empty).await.map_err(|e| anyhow::anyhow!("warming msk-consumer: {e}"))?;
+        if self.forwarder().is_some() {
+            self.invoker("kinesis-forwarder")
+                .invoke(br#"{"Records":[]}"#.to_vec())
+                .await
+                .map_err(|e| anyhow::anyhow!("warming kinesis-forwarder: {e}"))?;
+        }
         // A direct invoke of one ride checks the producer end to end.
         self.invoker("producer")
             .invoke(br#"{"count": 1}"#.to_vec())
@@ -203,6 +330,31 @@ pub fn esm_settings(options: &StackOptions) -> EsmSettings {
     settings.report_batch_item_failures = mapping.report_batch_item_failures;
     settings.on_failure = Some(on_failure_dir(options));
     settings
+}
+
+/// The forwarder's Kinesis mapping for this stack: the template's
+/// (`events::mapping::FORWARDER_MAPPING`), its on-failure destination the
+/// directory [`kinesis_on_failure_dir`].
+pub fn forwarder_mapping_settings(options: &StackOptions) -> KinesisMappingSettings {
+    let mut settings = KinesisMappingSettings::from_definition(&events::mapping::FORWARDER_MAPPING, &options.stream);
+    settings.on_failure = Some(kinesis_on_failure_dir(options));
+    settings
+}
+
+/// Where the Kinesis mapping writes discarded batches (AWS's Kinesis
+/// invocation record, `events::on_failure::KinesisInvocationRecord`).
+pub fn kinesis_on_failure_dir(options: &StackOptions) -> PathBuf {
+    options.data_dir.join("on-failure-kinesis")
+}
+
+/// What the forwarder needs besides [`function_environment`]: the local
+/// broker's plaintext listener (MSK's IAM listener in the template).
+pub fn forwarder_environment(options: &StackOptions, bootstrap_servers: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("KAFKA_BOOTSTRAP_SERVERS", bootstrap_servers.to_owned()),
+        ("KAFKA_TOPIC", options.topic.clone()),
+        ("KAFKA_AUTH", "plaintext".to_owned()),
+    ]
 }
 
 /// Where the local mapping writes discarded batches, one JSON object per

@@ -41,6 +41,12 @@ pub struct RunState {
     pub connect_endpoint: String,
     #[serde(default)]
     pub connect_pid: Option<u32>,
+    /// The Kinesis → Kafka hop, as the report names it.
+    #[serde(default)]
+    pub bridge: String,
+    /// What the run is doing: `running`, or `stopping` while it drains and reports.
+    #[serde(default)]
+    pub phase: String,
     pub counters: Counters,
 }
 
@@ -130,6 +136,8 @@ mod tests {
             lambda_endpoint: "http://127.0.0.1:3".into(),
             connect_endpoint: "http://127.0.0.1:4".into(),
             connect_pid: None,
+            bridge: "camel".into(),
+            phase: "running".into(),
             counters: Counters { produced: 5, ..Counters::default() },
         };
         write(&dir, &state).expect("write");

@@ -20,7 +20,7 @@ fn cargo_lambda_invoke_handles_every_msk_sample() {
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         ("AWS_REGION", local::LOCAL_REGION.to_owned()),
     ];
-    let watch = LambdaWatch::start(&env, &scratch.join("watch.log")).expect("cargo lambda watch");
+    let watch = LambdaWatch::start(&env, &scratch.join("watch.log"), 1).expect("cargo lambda watch");
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/samples");
     let mut total_rides = 0;
     for name in [

@@ -22,7 +22,7 @@ async fn cargo_lambda_invoke_with_the_samples_writes_to_the_stream() {
         ("AWS_REGION", local::LOCAL_REGION.to_owned()),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
     ];
-    let watch = LambdaWatch::start(&env, &log).expect("cargo lambda watch");
+    let watch = LambdaWatch::start(&env, &log, 1).expect("cargo lambda watch");
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/samples");
 
     let scheduled = watch.invoke_cli("producer", &samples.join("schedule-event.json")).expect("schedule invoke");

@@ -1,21 +1,13 @@
 //! Creating the topic with `rdkafka`'s admin API: over TLS with IAM
-//! (SASL/OAUTHBEARER tokens from `aws-msk-iam-sasl-signer`) on MSK, or in
-//! plaintext against a local broker.
+//! (SASL/OAUTHBEARER, the token and settings of [`msk_iam`], signed with the
+//! function's own credentials) on MSK, or in plaintext against a local
+//! broker.
 //!
-//! The token is [`crate::iam_token`]'s, signed with the function's own
-//! credentials.
-//!
-//! librdkafka offers OAUTHBEARER only when built with OpenSSL, so the
-//! workspace builds `rdkafka` with `ssl-vendored`. A vendored OpenSSL looks
-//! for CA certificates under its own build prefix, which Lambda's image does
-//! not have: `ssl.ca.location=probe` makes librdkafka search the usual system
-//! bundle paths (AL2023's `/etc/pki/tls/certs/ca-bundle.crt` among them).
 //! rust-rdkafka's `AdminClient` cannot sign IAM tokens or report why a call
 //! failed by itself: see [`crate::native`].
 
 use std::time::Duration;
 
-use aws_credential_types::provider::SharedCredentialsProvider;
 use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
@@ -24,25 +16,7 @@ use rdkafka::ClientConfig;
 use crate::request::TopicSpec;
 use crate::{TopicAdmin, TopicError, TopicOutcome};
 
-#[derive(Debug, Clone)]
-pub enum Auth {
-    /// MSK with IAM access control, in `region`, tokens signed with
-    /// `credentials`. `ca_location` is librdkafka's `ssl.ca.location`
-    /// (`probe`: the system's bundle).
-    Iam { region: String, ca_location: String, credentials: SharedCredentialsProvider },
-    /// A local broker without authentication.
-    Plaintext,
-}
-
-impl Auth {
-    /// MSK's IAM listener in the configuration's region, with its
-    /// credentials, trusting the system's CA bundle.
-    pub fn iam(aws: &aws_config::SdkConfig) -> Result<Self, String> {
-        let region = aws.region().ok_or("AWS_REGION is not set")?.to_string();
-        let credentials = aws.credentials_provider().ok_or("no AWS credentials provider")?;
-        Ok(Auth::Iam { region, ca_location: "probe".into(), credentials })
-    }
-}
+pub use msk_iam::Auth;
 
 pub struct KafkaTopicAdmin {
     pub auth: Auth,
@@ -75,14 +49,10 @@ impl KafkaTopicAdmin {
         config.set("bootstrap.servers", bootstrap).set("socket.timeout.ms", &socket_timeout);
         match &self.auth {
             Auth::Plaintext => config.create().map_err(|e| e.to_string()),
-            Auth::Iam { region, ca_location, credentials } => {
-                config
-                    .set("security.protocol", "SASL_SSL")
-                    .set("sasl.mechanism", "OAUTHBEARER")
-                    .set("ssl.ca.location", ca_location);
+            Auth::Iam { region, credentials, .. } => {
+                self.auth.configure(&mut config);
                 let admin: Admin = config.create().map_err(|e| e.to_string())?;
-                let (token, expires_ms) =
-                    crate::iam_token::auth_token(region, credentials).await.map_err(|e| e.to_string())?;
+                let (token, expires_ms) = msk_iam::auth_token(region, credentials).await.map_err(|e| e.to_string())?;
                 crate::native::set_oauth_token(admin.inner(), &token, expires_ms)?;
                 Ok(admin)
             }

@@ -7,7 +7,6 @@
 
 pub mod admin;
 pub mod brokers;
-pub mod iam_token;
 pub mod native;
 pub mod request;
 pub mod respond;

@@ -5,10 +5,13 @@
 //! partial batch responses and sends discarded batches to an on-failure
 //! destination, as the mapping's settings say.
 
+pub mod delivery;
 pub mod invoke;
+pub mod kinesis;
 pub mod poller;
 pub mod settings;
 
+pub use delivery::{deliver, GiveUp, RetryPolicy, Source};
 pub use invoke::{FunctionInvoker, InvokeError};
 pub use poller::{EsmPoller, EsmStats};
 pub use settings::{EsmSettings, StartingPosition};

@@ -11,7 +11,8 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message, Timestamp};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use super::invoke::{FunctionInvoker, InvokeError};
+use super::delivery::{GiveUp, RetryPolicy, Source};
+use super::invoke::FunctionInvoker;
 use super::settings::{EsmSettings, StartingPosition};
 
 /// Counters for progress bars and tests.
@@ -172,76 +173,51 @@ impl EsmPoller {
     }
 
     /// [`EsmPoller::msk_event`]'s JSON: the invocation payload.
-    fn event(&self, records: &[KafkaMessage]) -> Vec<u8> {
+    fn event_json(&self, records: &[KafkaMessage]) -> Vec<u8> {
         serde_json::to_vec(&self.msk_event(records)).unwrap_or_default()
     }
 
-    /// Delivers a batch by the mapping's rules; returns once it succeeded or
-    /// was discarded to the on-failure destination.
+    /// Delivers a batch by the mapping's rules ([`super::delivery`]).
     async fn deliver(&self, batch: Vec<KafkaMessage>) -> anyhow::Result<()> {
-        let mut pending = vec![batch];
-        while let Some(mut records) = pending.pop() {
-            let mut attempts = 0u32;
-            let mut unreachable_for = 0u32;
-            loop {
-                self.stats.invocations.fetch_add(1, Ordering::Relaxed);
-                // A partial batch response is an answer, not a function error:
-                // the reported records are retried (each partition from its
-                // lowest reported offset), never bisected.
-                let (failure, function_error) = match self.invoker.invoke(self.event(&records)).await {
-                    Ok(body) => match self.unprocessed(&records, &body) {
-                        Ok(remaining) if remaining.is_empty() => {
-                            self.stats.records_delivered.fetch_add(records.len() as u64, Ordering::Relaxed);
-                            break;
-                        }
-                        Ok(remaining) => {
-                            let accepted = records.len().saturating_sub(remaining.len());
-                            self.stats.records_delivered.fetch_add(accepted as u64, Ordering::Relaxed);
-                            records = remaining;
-                            (format!("{} records reported in batchItemFailures", records.len()), false)
-                        }
-                        Err(reason) => (reason, true),
-                    },
-                    Err(InvokeError::Function(message)) => (message, true),
-                    Err(InvokeError::Service(message)) => {
-                        // Not the function's failure: no attempt is counted,
-                        // nothing is split or discarded; the batch waits for
-                        // the Invoke API, backing off to 1 s between tries.
-                        unreachable_for += 1;
-                        self.stats.service_errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(records = records.len(), tries = unreachable_for, error = %message,
-                            "the function was not invoked; retrying the batch");
-                        let backoff = 100u64.saturating_mul(1 << unreachable_for.min(6)).min(1_000);
-                        tokio::time::sleep(Duration::from_millis(backoff)).await;
-                        continue;
-                    }
-                };
-                unreachable_for = 0;
-                attempts += 1;
-                self.stats.failed_invocations.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(records = records.len(), attempts, failure = %failure, "batch failed");
-                if function_error && self.settings.bisect_batch_on_function_error && records.len() > 1 {
-                    // Halves are retried separately; splitting costs no retry.
-                    self.stats.bisections.fetch_add(1, Ordering::Relaxed);
-                    let second = records.split_off(records.len() / 2);
-                    pending.push(second);
-                    pending.push(records);
-                    break;
-                }
-                if self.settings.effective_retry_limit().is_some_and(|limit| attempts > limit) {
-                    self.discard(&records, attempts, function_error)?;
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempts.min(20)))).await;
-            }
-        }
-        Ok(())
+        let policy = RetryPolicy {
+            bisect_batch_on_function_error: self.settings.bisect_batch_on_function_error,
+            retry_limit: self.settings.effective_retry_limit(),
+        };
+        super::delivery::deliver(self, policy, &self.stats, batch).await
+    }
+}
+
+impl Source for EsmPoller {
+    type Record = KafkaMessage;
+
+    fn invoker(&self) -> &FunctionInvoker {
+        &self.invoker
     }
 
+    fn event(&self, records: &[KafkaMessage]) -> Vec<u8> {
+        self.event_json(records)
+    }
+
+    fn unprocessed(&self, records: &[KafkaMessage], body: &[u8]) -> Result<Vec<KafkaMessage>, String> {
+        self.partial_failures(records, body)
+    }
+
+    fn discard(
+        &self,
+        records: &[KafkaMessage],
+        attempts: u32,
+        function_error: bool,
+        _why: GiveUp,
+    ) -> anyhow::Result<()> {
+        self.write_on_failure(records, attempts, function_error)
+    }
+}
+
+impl EsmPoller {
     /// With partial batch responses, the records to retry: in each reported
     /// partition, every record from the lowest reported offset on. Otherwise
     /// none. An identifier naming no record of the batch fails it whole.
-    fn unprocessed(&self, records: &[KafkaMessage], body: &[u8]) -> Result<Vec<KafkaMessage>, String> {
+    fn partial_failures(&self, records: &[KafkaMessage], body: &[u8]) -> Result<Vec<KafkaMessage>, String> {
         let summary: Option<serde_json::Value> = serde_json::from_slice(body).ok();
         if let Some(summary) = &summary {
             let count = |field: &str| summary.get(field).and_then(serde_json::Value::as_u64).unwrap_or(0);
@@ -275,7 +251,7 @@ impl EsmPoller {
     /// destination: an S3 bucket in the template, a directory here, one
     /// object per discarded batch holding AWS's invocation record for Kafka
     /// ([`events::on_failure`]).
-    fn discard(&self, records: &[KafkaMessage], attempts: u32, function_error: bool) -> anyhow::Result<()> {
+    fn write_on_failure(&self, records: &[KafkaMessage], attempts: u32, function_error: bool) -> anyhow::Result<()> {
         self.stats.records_discarded.fetch_add(records.len() as u64, Ordering::Relaxed);
         let Some(dir) = &self.settings.on_failure else {
             // As Lambda does when retries run out and no destination is set:

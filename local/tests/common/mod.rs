@@ -21,6 +21,8 @@ pub struct Delivered {
     pub key: Option<Vec<u8>>,
     pub value: Vec<u8>,
     pub headers: HashMap<String, Vec<u8>>,
+    pub partition: i32,
+    pub offset: i64,
 }
 
 /// Every record of the topic from the beginning, once `expected_distinct`
@@ -32,9 +34,10 @@ pub fn read_topic(broker: &Broker, topic: &str, expected_distinct: usize, timeou
         .set("enable.auto.commit", "false")
         .create()
         .expect("consumer");
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
     let mut assignment = TopicPartitionList::new();
-    for partition in 0..4 {
-        assignment.add_partition_offset(topic, partition, Offset::Beginning).expect("offset");
+    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).expect("offset");
     }
     consumer.assign(&assignment).expect("assign");
     let deadline = Instant::now() + timeout;
@@ -51,6 +54,8 @@ pub fn read_topic(broker: &Broker, topic: &str, expected_distinct: usize, timeou
             key: message.key().map(<[u8]>::to_vec),
             value: message.payload().unwrap_or_default().to_vec(),
             headers,
+            partition: message.partition(),
+            offset: message.offset(),
         });
     }
     out
@@ -133,4 +138,23 @@ pub fn count_intact(stream: &[kinesis::admin::StoredRecord], delivered: &[Delive
         }
     }
     (intact, missing, altered)
+}
+
+/// Partition keys whose records reached Kafka (first delivery of each) in
+/// another order than they have in the stream, where `stream` lists the
+/// shards parents first, each in sequence order.
+pub fn keys_out_of_order(stream: &[kinesis::admin::StoredRecord], delivered: &[Delivered]) -> usize {
+    let mut first: HashMap<&[u8], (i32, i64)> = HashMap::new();
+    for d in delivered {
+        let Some(sequence) = d.headers.get(events::camel::SEQUENCE_NUMBER) else { continue };
+        let at = (d.partition, d.offset);
+        first.entry(sequence.as_slice()).and_modify(|seen| *seen = (*seen).min(at)).or_insert(at);
+    }
+    let mut per_key: HashMap<&str, Vec<(i32, i64)>> = HashMap::new();
+    for record in stream {
+        if let Some(at) = first.get(record.sequence_number.as_bytes()) {
+            per_key.entry(record.partition_key.as_str()).or_default().push(*at);
+        }
+    }
+    per_key.values().filter(|positions| positions.windows(2).any(|w| w[0] > w[1])).count()
 }

@@ -15,7 +15,7 @@ use base64::Engine;
 
 /// How long a token is valid (the signer's and MSK's default).
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
-const USER_AGENT: &str = concat!("kinesis-msk-lambda-topic-creator/", env!("CARGO_PKG_VERSION"));
+const USER_AGENT: &str = concat!("kinesis-msk-lambda/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
