@@ -27,10 +27,15 @@ pub struct Config {
     pub linger: Duration,
     /// `DEADLINE_MARGIN_MS`: kept back from Lambda's deadline to answer.
     pub deadline_margin: Duration,
+    /// `MAX_ACK_WAIT_MS`: the longest an invocation waits for Kafka's
+    /// acknowledgements, whatever the deadline: a broker away for longer is
+    /// answered as batch item failures and retried by the mapping.
+    pub max_ack_wait: Duration,
 }
 
 pub const DEFAULT_LINGER_MS: u32 = 5;
 pub const DEFAULT_DEADLINE_MARGIN_MS: u32 = 1_000;
+pub const DEFAULT_MAX_ACK_WAIT_MS: u32 = 30_000;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -68,6 +73,7 @@ impl Config {
         let ca_location = non_empty("KAFKA_CA_LOCATION").unwrap_or_else(|| "probe".to_owned());
         let linger = number(&lookup, "KAFKA_LINGER_MS", DEFAULT_LINGER_MS, 0..=1_000)?;
         let margin = number(&lookup, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS, 0..=60_000)?;
+        let max_ack_wait = number(&lookup, "MAX_ACK_WAIT_MS", DEFAULT_MAX_ACK_WAIT_MS, 100..=900_000)?;
         Ok(Self {
             bootstrap_servers,
             topic,
@@ -75,6 +81,7 @@ impl Config {
             ca_location,
             linger: Duration::from_millis(u64::from(linger)),
             deadline_margin: Duration::from_millis(u64::from(margin)),
+            max_ack_wait: Duration::from_millis(u64::from(max_ack_wait)),
         })
     }
 }

@@ -98,12 +98,19 @@ pub async fn handle<S: RecordSink>(
     Ok((response, summary))
 }
 
-/// `deadline_ms` (ms since the epoch, as Lambda's context gives it) less
-/// `margin`, as an `Instant`.
-pub fn deadline_from_epoch_ms(deadline_ms: u64, margin: Duration) -> Instant {
+/// When to stop waiting for acknowledgements: Lambda's deadline
+/// (`deadline_ms`, ms since the epoch) less `margin`, and never more than
+/// `max_wait` from now. A deadline already past when the invocation starts
+/// is no deadline at all (`cargo lambda watch` hands one to every
+/// invocation); then `max_wait` alone bounds the wait.
+pub fn ack_deadline(deadline_ms: u64, margin: Duration, max_wait: Duration) -> Instant {
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    let remaining = Duration::from_millis(u64::try_from(u128::from(deadline_ms).saturating_sub(now_ms)).unwrap_or(0));
-    Instant::now() + remaining.saturating_sub(margin)
+    let now = Instant::now();
+    let cap = now + max_wait;
+    match u64::try_from(u128::from(deadline_ms).saturating_sub(now_ms)).ok().filter(|left| *left > 0) {
+        Some(left) => (now + Duration::from_millis(left).saturating_sub(margin)).min(cap),
+        None => cap,
+    }
 }
 
 #[cfg(test)]
@@ -154,6 +161,19 @@ mod tests {
             serde_json::to_value(&response).expect("json")["batchItemFailures"][0],
             serde_json::json!({"itemIdentifier": "101"})
         );
+    }
+
+    #[test]
+    fn the_wait_ends_before_lambdas_deadline_and_a_past_deadline_falls_back_to_the_cap() {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64;
+        let (margin, cap) = (Duration::from_secs(1), Duration::from_secs(30));
+        let left = |at: Instant| at.saturating_duration_since(Instant::now());
+        let soon = left(ack_deadline(now_ms + 10_000, margin, cap));
+        assert!(soon > Duration::from_millis(8_500) && soon <= Duration::from_secs(9), "{soon:?}");
+        let capped = left(ack_deadline(now_ms + 900_000, margin, cap));
+        assert!(capped > Duration::from_secs(29) && capped <= cap, "{capped:?}");
+        let past = left(ack_deadline(now_ms.saturating_sub(5), margin, cap));
+        assert!(past > Duration::from_secs(29), "{past:?}");
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@
 use kinesis_forwarder::config::{AuthMode, Config};
 use kinesis_forwarder::event::KinesisEvent;
 use kinesis_forwarder::sink::kafka::KafkaSink;
-use kinesis_forwarder::{deadline_from_epoch_ms, handle};
+use kinesis_forwarder::{ack_deadline, handle};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 
 #[tokio::main]
@@ -28,7 +28,8 @@ async fn main() -> anyhow::Result<()> {
     let sink = KafkaSink::new(&config, &auth)?;
     let (sink, config) = (&sink, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
-        let deadline = deadline_from_epoch_ms(event.context.deadline, config.deadline_margin);
+        let deadline = ack_deadline(event.context.deadline, config.deadline_margin, config.max_ack_wait);
+        let left_ms = deadline.saturating_duration_since(std::time::Instant::now()).as_millis();
         let result = handle(&event.payload, sink, deadline).await;
         if let Ok((_, summary)) = &result {
             kinesis_forwarder::metrics::record(summary);
@@ -37,6 +38,7 @@ async fn main() -> anyhow::Result<()> {
                 acknowledged = summary.acknowledged,
                 not_acknowledged = summary.not_acknowledged,
                 refused = summary.refused,
+                left_ms,
                 "batch forwarded"
             );
         }

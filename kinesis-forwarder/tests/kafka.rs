@@ -45,6 +45,7 @@ fn config(bootstrap: &str, topic: &str) -> Config {
         ca_location: "probe".into(),
         linger: Duration::from_millis(5),
         deadline_margin: Duration::from_millis(500),
+        max_ack_wait: Duration::from_secs(30),
     }
 }
 
