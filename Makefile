@@ -65,10 +65,10 @@ demo-optimised: tools ## The demo with optimised builds (profile `demo`; the fir
 	cargo build -q --profile demo --bin local --bin producer --bin kinesis-forwarder --bin msk-consumer
 	LOCAL_FUNCTIONS_PROFILE=demo cargo run -q --profile demo --bin local -- demo --bridge $(BRIDGE) $(DEMO_ARGS)
 
-build: tools aarch64-target ## Release build of the three Lambdas for arm64 (provided.al2023), as zip files in target/lambda/
+build: tools aarch64-target ## Release build of the four Lambdas for arm64 (provided.al2023), as zip files in target/lambda/
 	@# tools/cross/include/curl/curl.h says why librdkafka needs it.
 	CFLAGS_aarch64_unknown_linux_gnu="-I$(CURDIR)/tools/cross/include" \
-	  cargo lambda build --release --arm64 --output-format zip -p producer -p msk-consumer -p topic-creator
+	  cargo lambda build --release --arm64 --output-format zip -p producer -p msk-consumer -p topic-creator -p kinesis-forwarder
 	@$(MAKE) --no-print-directory zips
 
 # Where cargo-lambda writes the zips (<dir>/<function>/bootstrap.zip).
@@ -96,7 +96,7 @@ test-aarch64: aarch64-target ## The events, msk-consumer and lambda-init tests f
 	$(AARCH64_TEST_ENV) cargo test --target aarch64-unknown-linux-gnu -p events -p msk-consumer -p lambda-init
 
 build-native: tools ## Release build for this machine's architecture (no cross target needed; the size budgets are arm64's, not checked here)
-	cargo lambda build --release --output-format zip -p producer -p msk-consumer -p topic-creator
+	cargo lambda build --release --output-format zip -p producer -p msk-consumer -p topic-creator -p kinesis-forwarder
 
 test: tools ## Run every test: unit, property, emulator and cargo-lambda tests
 	cargo build --workspace --all-targets

@@ -182,9 +182,9 @@ async fn a_failed_create_names_the_first_failing_resource_and_its_reason() {
         "{message}"
     );
     assert_eq!(execute.num_calls(), 1);
-    // Three zips, the plugin, and the template itself: over CloudFormation's
+    // Four zips, the plugin, and the template itself: over CloudFormation's
     // 51,200-byte TemplateBody limit, it goes by URL from the same bucket.
-    assert_eq!(head_object.num_calls(), 5, "every artifact checked, none re-uploaded");
+    assert_eq!(head_object.num_calls(), 6, "every artifact checked, none re-uploaded");
 }
 
 #[tokio::test]

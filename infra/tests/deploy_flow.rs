@@ -80,7 +80,7 @@ async fn deploy_redeploy_update_status_logs_and_destroy_against_moto() {
     let first = run(deploy_args(&[]));
     let (out, err) = text(&first);
     assert!(first.status.success(), "deploy failed:\n{out}\n{err}");
-    assert_eq!(err.matches("uploaded").count(), 4, "{err}");
+    assert_eq!(err.matches("uploaded").count(), 5, "four functions and the plugin: {err}");
     assert!(err.contains("created artifacts bucket"), "{err}");
     assert!(out.contains("Change set deploy-") && out.contains("Add      ProducerFunction"), "{out}");
     assert!(out.contains("Stack kml-test: CREATE_COMPLETE"), "{out}");
@@ -89,7 +89,7 @@ async fn deploy_redeploy_update_status_logs_and_destroy_against_moto() {
 
     let bucket = format!("{STACK}-artifacts-123456789012-{REGION}");
     let keys = bucket_keys(&aws, &bucket).await;
-    assert_eq!(keys.len(), 4, "{keys:?}");
+    assert_eq!(keys.len(), 5, "four function zips and the plugin: {keys:?}");
     let plugin_key =
         keys.iter().find(|k| k.starts_with("plugins/camel-aws-kinesis-source-4.18.0-")).expect("plugin key");
     let plugin = aws.s3.get_object().bucket(&bucket).key(plugin_key).send().await.expect("get plugin");
@@ -111,7 +111,7 @@ async fn deploy_redeploy_update_status_logs_and_destroy_against_moto() {
     let second = run(deploy_args(&[]));
     let (out, err) = text(&second);
     assert!(second.status.success(), "redeploy failed:\n{out}\n{err}");
-    assert_eq!(err.matches("unchanged").count(), 4, "{err}");
+    assert_eq!(err.matches("unchanged").count(), 5, "{err}");
     assert!(out.contains("No changes: stack kml-test is up to date."), "{out}");
     assert_eq!(bucket_keys(&aws, &bucket).await, keys);
 
@@ -121,7 +121,7 @@ async fn deploy_redeploy_update_status_logs_and_destroy_against_moto() {
     let (out, err) = text(&third);
     assert!(third.status.success(), "update failed:\n{out}\n{err}");
     assert!(out.contains("Stack kml-test: UPDATE_COMPLETE"), "{out}\n{err}");
-    assert_eq!(err.matches("uploaded").count(), 3, "three functions changed, the plugin did not: {err}");
+    assert_eq!(err.matches("uploaded").count(), 4, "four functions changed, the plugin did not: {err}");
     let stack = aws.cloudformation.describe_stacks().stack_name(STACK).send().await.expect("stack");
     let rides = stack.stacks()[0].parameters().iter().find(|p| p.parameter_key() == Some("RidesPerSchedule")).cloned();
     assert_eq!(rides.and_then(|p| p.parameter_value().map(str::to_owned)).as_deref(), Some("7"));

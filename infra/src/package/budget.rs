@@ -8,13 +8,18 @@
 use std::fmt;
 
 /// Bytes of `bootstrap.zip` each function may take (decimal MB). The topic
-/// creator carries librdkafka and OpenSSL (MSK IAM needs OAUTHBEARER).
-pub const BUDGETS: [(&str, u64); 3] =
-    [("producer", 3_000_000), ("msk-consumer", 3_000_000), ("topic-creator", 6_000_000)];
+/// creator and the forwarder carry librdkafka and OpenSSL (MSK IAM needs
+/// OAUTHBEARER).
+pub const BUDGETS: [(&str, u64); 4] = [
+    ("producer", 3_000_000),
+    ("msk-consumer", 3_000_000),
+    ("topic-creator", 6_000_000),
+    ("kinesis-forwarder", 6_000_000),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum BudgetError {
-    #[error("ZIP_BUDGETS: `{0}` is not function=bytes (functions: producer, msk-consumer, topic-creator)")]
+    #[error("ZIP_BUDGETS: `{0}` is not function=bytes (functions: producer, msk-consumer, topic-creator, kinesis-forwarder)")]
     Override(String),
     #[error("{} past its size budget:\n{}", plural(.0.len()), .0.iter().map(|z| format!("  {z}")).collect::<Vec<_>>().join("\n"))]
     Over(Vec<ZipSize>),

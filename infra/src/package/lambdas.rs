@@ -1,4 +1,4 @@
-//! The three Lambda zips, built by cargo-lambda for arm64 (provided.al2023)
+//! The four Lambda zips, built by cargo-lambda for arm64 (provided.al2023)
 //! or taken from a directory built earlier in cargo-lambda's layout.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use std::process::Command;
 use anyhow::Context;
 
 /// Binary names, which are also the zip directories cargo-lambda writes.
-pub const FUNCTIONS: [&str; 3] = ["producer", "msk-consumer", "topic-creator"];
+pub const FUNCTIONS: [&str; 4] = ["producer", "msk-consumer", "topic-creator", "kinesis-forwarder"];
 
 pub fn zip_path(lambda_dir: &Path, function: &str) -> PathBuf {
     lambda_dir.join(function).join("bootstrap.zip")

@@ -84,6 +84,7 @@ fn parameter_for(function: &str) -> &'static str {
     match function {
         "producer" => "ProducerCodeKey",
         "msk-consumer" => "ConsumerCodeKey",
+        "kinesis-forwarder" => "ForwarderCodeKey",
         _ => "TopicCreatorCodeKey",
     }
 }

@@ -3,10 +3,12 @@
 //! properties of `events::connector::properties` (the ones the local Kafka
 //! Connect worker runs in the tests), IAM auth and TLS to the cluster, worker
 //! logs in CloudWatch, and a role that reads this stream, writes this topic
-//! and Connect's internal topics only.
+//! and Connect's internal topics only. Deployed when `Bridge` is `camel`
+//! (the default; `forwarder.rs` has the other hop).
 
 use serde_json::json;
 
+use super::forwarder::CAMEL;
 use super::iam::role_with_trust_condition;
 use super::kafka::{kafka_cluster_statement, log_group, TOPIC};
 use super::model::{get_att, r#ref, sub, Resource, Template};
@@ -25,9 +27,10 @@ pub fn add(t: &mut Template, s: &Settings) {
         "Location": {"S3Location": {
             "BucketArn": sub("arn:${AWS::Partition}:s3:::${ArtifactsBucket}"),
             "FileKey": r#ref("ConnectorPluginKey")}}}),
-        ),
+        )
+        .when(CAMEL),
     );
-    t.add("ConnectorLogGroup", log_group("/${AWS::StackName}/connector"));
+    t.add("ConnectorLogGroup", log_group("/${AWS::StackName}/connector").when(CAMEL));
     let connect_topics = ["__amazon_msk_connect_*"];
     // Only MSK Connect acting for this account's connector of this stack may
     // assume the role (AWS's MSK Connect service execution role example
@@ -47,7 +50,7 @@ pub fn add(t: &mut Template, s: &Settings) {
             &["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:DescribeTopic", "kafka-cluster:WriteData",
               "kafka-cluster:ReadData", "kafka-cluster:CreateTopic", "kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"],
             &[&s.topic, connect_topics[0]], &["connect-*", "__amazon_msk_connect_*"]),
-    ]));
+    ]).when(CAMEL));
     let properties: serde_json::Map<String, serde_json::Value> = events::connector::properties(&s.topic)
         .into_iter()
         .map(|(key, value)| {
@@ -72,5 +75,5 @@ pub fn add(t: &mut Template, s: &Settings) {
         "LogDelivery": {"WorkerLogDelivery": {"CloudWatchLogs": {"Enabled": true, "LogGroup": r#ref("ConnectorLogGroup")}}},
         "Plugins": [{"CustomPlugin": {"CustomPluginArn": get_att("ConnectorPlugin", "CustomPluginArn"), "Revision": 1}}],
         "ServiceExecutionRoleArn": get_att("ConnectorRole", "Arn")
-    })).depends_on("PrivateDefaultRoute"));
+    })).depends_on("PrivateDefaultRoute").when(CAMEL));
 }

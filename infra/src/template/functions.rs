@@ -17,7 +17,7 @@ pub const CONSUMER: &str = "ConsumerFunction";
 pub const TOPIC_CREATOR: &str = "TopicCreatorFunction";
 pub const DEAD_LETTERS: &str = "DeadLetterBucket";
 
-fn function(
+pub fn function(
     name: &str,
     role: &str,
     code_key: &str,

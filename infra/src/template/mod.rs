@@ -4,6 +4,7 @@
 pub mod args;
 pub mod bastion;
 pub mod connector;
+pub mod forwarder;
 pub mod functions;
 pub mod guard;
 pub mod iam;
@@ -24,7 +25,7 @@ pub fn render(settings: &Settings) -> Result<Template, SettingsError> {
     settings.validate()?;
     let mut t = Template {
         format_version: "2010-09-09",
-        description: "Kinesis -> MSK (Camel aws-kinesis-source on MSK Connect) -> Lambda car-ride pipeline, rendered by `infra template`".into(),
+        description: "Kinesis -> MSK (Camel aws-kinesis-source on MSK Connect, or the kinesis-forwarder Lambda) -> Lambda car-ride pipeline, rendered by `infra template`".into(),
         ..Template::default()
     };
     parameters::add(&mut t);
@@ -34,6 +35,7 @@ pub fn render(settings: &Settings) -> Result<Template, SettingsError> {
     kafka::add(&mut t, settings);
     functions::add(&mut t, settings);
     schedule::add(&mut t);
+    forwarder::add(&mut t, settings);
     connector::add(&mut t, settings);
     bastion::add(&mut t, settings);
     t.output("StreamName", "Kinesis stream the producer writes", r#ref(stream::STREAM));
@@ -42,6 +44,7 @@ pub fn render(settings: &Settings) -> Result<Template, SettingsError> {
     t.output("Topic", "Topic the connector fills", serde_json::Value::from(settings.topic.clone()));
     t.output("ProducerFunction", "Producer Lambda", r#ref(functions::PRODUCER));
     t.output("ConsumerFunction", "MSK consumer Lambda", r#ref(functions::CONSUMER));
+    t.output("Bridge", "The Kinesis -> MSK hop deployed (camel or lambda)", r#ref(forwarder::BRIDGE_PARAMETER));
     t.output("DeadLetterBucket", "Poison records and discarded batches", r#ref(functions::DEAD_LETTERS));
     t.output("RidesTable", "Every valid ride, once, keyed by event id", r#ref(rides_table::RIDES_TABLE));
     Ok(t)

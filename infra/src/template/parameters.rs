@@ -68,6 +68,7 @@ pub fn add(t: &mut Template) {
         ("ProducerCodeKey", "producer.zip"),
         ("ConsumerCodeKey", "msk-consumer.zip"),
         ("TopicCreatorCodeKey", "topic-creator.zip"),
+        ("ForwarderCodeKey", "kinesis-forwarder.zip"),
         ("ConnectorPluginKey", "the Camel aws-kinesis-source plugin zip"),
     ] {
         p.insert(

@@ -8,6 +8,9 @@ use super::parameters::ON_DEMAND;
 
 pub const STREAM: &str = "RideStream";
 
+/// How long the stream keeps a record.
+pub const RETENTION_HOURS: u32 = 24;
+
 pub fn add(t: &mut Template) {
     t.add(
         STREAM,
@@ -15,7 +18,7 @@ pub fn add(t: &mut Template) {
             "AWS::Kinesis::Stream",
             json!({
                 "Name": sub("${AWS::StackName}-carrides"),
-                "RetentionPeriodHours": 24,
+                "RetentionPeriodHours": RETENTION_HOURS,
                 "StreamModeDetails": {"StreamMode": {"Fn::If": [ON_DEMAND, "ON_DEMAND", "PROVISIONED"]}},
                 "ShardCount": {"Fn::If": [ON_DEMAND, {"Ref": "AWS::NoValue"}, r#ref("ShardCount")]},
                 "StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"}

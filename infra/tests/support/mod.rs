@@ -78,7 +78,7 @@ pub fn moto_deployable(template: &str) -> String {
 /// cargo-lambda's layout: `<dir>/<function>/bootstrap.zip`, one small
 /// distinct executable per function.
 pub fn lambda_zips(dir: &Path, version: &str) {
-    for function in ["producer", "msk-consumer", "topic-creator"] {
+    for function in infra::package::lambdas::FUNCTIONS {
         let folder = dir.join(function);
         std::fs::create_dir_all(&folder).expect("mkdir");
         let mut zip = zip::ZipWriter::new(std::fs::File::create(folder.join("bootstrap.zip")).expect("create zip"));
