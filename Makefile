@@ -19,7 +19,7 @@ CONNECT_LIBS := $(shell bash tools/install-jars.sh connect --path)
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help tools system-packages demo demo-optimised template build zips build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench bench-connector clean package deploy status logs invoke destroy local-up local-status local-down kafka aarch64-target test-aarch64
+.PHONY: help tools system-packages demo demo-optimised template build zips build-native test lint fmt samples large-sample invoke-producer invoke-consumer watch bench bench-connector bench-bridges clean package deploy status logs invoke destroy local-up local-status local-down kafka aarch64-target test-aarch64
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -152,6 +152,10 @@ bench: tools ## Benchmarks: cold starts beside a do-nothing Lambda, the consumer
 	cargo bench -p msk-consumer --bench compare
 	cargo bench -p msk-consumer --bench decode
 	cargo bench -p msk-consumer --bench store_path
+
+bench-bridges: tools ## The Camel hop and the forwarder hop side by side: rides/s per shard at 2, 4 and 8 shards, latency, duplicates after a kill, loss after a 60 s broker freeze, memory, cost (BENCHMARKS.md)
+	cargo build -q --bin kinesis-forwarder --bin producer --bin msk-consumer
+	cargo bench -p local --bench bridges
 
 bench-connector: tools ## Rides/s through the real Camel connector: the template's properties beside the plugin's defaults (BENCHMARKS.md)
 	cargo bench -p local --bench connector_rate

@@ -77,7 +77,11 @@ pub async fn deliver<S: Source>(
             // A partial batch response is an answer, not a function error:
             // the reported records are retried (from the lowest reported
             // one on), never bisected.
-            let (failure, function_error) = match source.invoker().invoke(source.event(&records)).await {
+            let started = std::time::Instant::now();
+            let answer = source.invoker().invoke(source.event(&records)).await;
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            stats.invoke_micros.fetch_add(micros, Ordering::Relaxed);
+            let (failure, function_error) = match answer {
                 Ok(body) => match source.unprocessed(&records, &body) {
                     Ok(remaining) if remaining.is_empty() => {
                         stats.records_delivered.fetch_add(records.len() as u64, Ordering::Relaxed);

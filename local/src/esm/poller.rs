@@ -20,6 +20,9 @@ use super::settings::{EsmSettings, StartingPosition};
 pub struct EsmStats {
     pub records_polled: AtomicU64,
     pub invocations: AtomicU64,
+    /// Wall time of every invocation, summed (µs): the mean is what Lambda
+    /// would bill per batch (here a debug build under `cargo lambda watch`).
+    pub invoke_micros: AtomicU64,
     pub failed_invocations: AtomicU64,
     pub bisections: AtomicU64,
     /// Records whose offsets were handed to an (asynchronous) commit.
