@@ -108,6 +108,20 @@ pub struct Discard {
     pub at: SystemTime,
 }
 
+impl Discard {
+    /// The request and response contexts and the record's timestamp, as
+    /// every invocation record carries them.
+    fn into_contexts(self) -> (RequestContext, Option<ResponseContext>, String) {
+        let request = RequestContext {
+            request_id: self.request_id,
+            function_arn: self.function_arn,
+            condition: self.condition,
+            approximate_invoke_count: self.approximate_invoke_count,
+        };
+        (request, self.response_context, humantime::format_rfc3339_millis(self.at).to_string())
+    }
+}
+
 impl InvocationRecord {
     /// The record for `event` (whose JSON text is `payload`), as an S3
     /// destination receives it; [`InvocationRecord::without_payload`] gives
@@ -126,16 +140,12 @@ impl InvocationRecord {
                 },
             );
         }
+        let (request_context, response_context, timestamp) = discard.into_contexts();
         Self {
-            request_context: RequestContext {
-                request_id: discard.request_id,
-                function_arn: discard.function_arn,
-                condition: discard.condition,
-                approximate_invoke_count: discard.approximate_invoke_count,
-            },
-            response_context: discard.response_context,
+            request_context,
+            response_context,
             version: RECORD_VERSION.into(),
-            timestamp: humantime::format_rfc3339_millis(discard.at).to_string(),
+            timestamp,
             kafka_batch_info: KafkaBatchInfo {
                 batch_size: event.record_count(),
                 event_source_arn: event.event_source_arn.as_deref().unwrap_or_default().to_owned(),
@@ -192,16 +202,12 @@ impl KinesisInvocationRecord {
     /// The record of a discarded batch of `batch`, whose invocation event's
     /// JSON is `payload`, as an S3 destination receives it.
     pub fn for_s3(batch: KinesisBatchInfo, payload: &str, discard: Discard) -> Self {
+        let (request_context, response_context, timestamp) = discard.into_contexts();
         Self {
-            request_context: RequestContext {
-                request_id: discard.request_id,
-                function_arn: discard.function_arn,
-                condition: discard.condition,
-                approximate_invoke_count: discard.approximate_invoke_count,
-            },
-            response_context: discard.response_context,
+            request_context,
+            response_context,
             version: RECORD_VERSION.into(),
-            timestamp: humantime::format_rfc3339_millis(discard.at).to_string(),
+            timestamp,
             kinesis_batch_info: batch,
             payload: Some(payload.to_owned()),
         }

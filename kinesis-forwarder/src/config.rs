@@ -92,14 +92,11 @@ fn number(
     default: u32,
     range: std::ops::RangeInclusive<u32>,
 ) -> Result<u32, ConfigError> {
-    let Some(value) = lookup(name).filter(|v| !v.trim().is_empty()) else { return Ok(default) };
-    let invalid = |reason: String| ConfigError::Invalid { name, value: value.clone(), reason };
-    let n: u32 = value.trim().parse().map_err(|e| invalid(format!("not a whole number ({e})")))?;
-    if range.contains(&n) {
-        Ok(n)
-    } else {
-        Err(invalid(format!("must be within {}..={}", range.start(), range.end())))
-    }
+    lambda_init::env::number(lookup, name, default, range).map_err(|e| ConfigError::Invalid {
+        name: e.name,
+        value: e.value,
+        reason: e.reason,
+    })
 }
 
 #[cfg(test)]
@@ -136,6 +133,6 @@ mod tests {
         let e = with(("KAFKA_AUTH", "scram")).expect_err("unknown");
         assert!(e.to_string().contains("KAFKA_AUTH=\"scram\""), "{e}");
         let e = with(("KAFKA_LINGER_MS", "5000")).expect_err("too long");
-        assert!(e.to_string().contains("0..=1000"), "{e}");
+        assert!(e.to_string().contains("expected 0 to 1000"), "{e}");
     }
 }

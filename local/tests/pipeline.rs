@@ -136,17 +136,7 @@ async fn put_ordered_rides_and_poison(stack: &LocalStack, orders: usize, events_
                     .expect("entry")
             })
             .collect();
-        for chunk in entries.chunks(500) {
-            let out = stack
-                .kinesis
-                .put_records()
-                .stream_name(&stack.options.stream)
-                .set_records(Some(chunk.to_vec()))
-                .send()
-                .await
-                .expect("put");
-            assert_eq!(out.failed_record_count(), Some(0));
-        }
+        put_entries(stack, entries).await;
     }
     for i in 0..poison {
         let data = format!("{{\"schemaVersion\":1,\"broken\":{i}");
@@ -159,6 +149,21 @@ async fn put_ordered_rides_and_poison(stack: &LocalStack, orders: usize, events_
             .send()
             .await
             .expect("poison");
+    }
+}
+
+/// `entries` into the stream, 500 a call, every one accepted.
+async fn put_entries(stack: &LocalStack, entries: Vec<PutRecordsRequestEntry>) {
+    for chunk in entries.chunks(500) {
+        let out = stack
+            .kinesis
+            .put_records()
+            .stream_name(&stack.options.stream)
+            .set_records(Some(chunk.to_vec()))
+            .send()
+            .await
+            .expect("put");
+        assert_eq!(out.failed_record_count(), Some(0));
     }
 }
 
@@ -326,7 +331,20 @@ async fn hop_kill_broker_outage_and_failed_batches_lose_nothing(bridge: BridgeKi
     let state = format!("{report:?}\nesm {:?}", stack.esm_stats);
     println!("{report}\n{state}");
     assert!(schedule.is_finished());
-    assert_eq!(report.in_kinesis, 8_000 + 300 + 1);
+    match bridge {
+        BridgeKind::Camel => assert_eq!(report.in_kinesis, 8_000 + 300 + 1),
+        BridgeKind::Lambda => {
+            // The host kill also cut the producer's scheduled invocations in
+            // flight (the functions share the host): what they wrote before
+            // is in the stream, what they did not was never a ride.
+            let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) as usize;
+            assert!(
+                (sent + 300 + 1..=8_000 + 300 + 1).contains(&report.in_kinesis),
+                "{} rides in Kinesis, {sent} confirmed by the schedule",
+                report.in_kinesis
+            );
+        }
+    }
     assert_eq!(report.lost, 0, "{state}");
     assert_eq!(report.order_violations, 0, "{report:?}");
     // Redelivered poison is quarantined again (at another offset): count the
@@ -397,24 +415,11 @@ async fn kafka_frozen_for_60_s_while_rides_arrive(bridge: BridgeKind) {
             .collect()
     };
     let stack = &stack;
-    let put = |entries: Vec<PutRecordsRequestEntry>| async move {
-        for chunk in entries.chunks(500) {
-            let out = stack
-                .kinesis
-                .put_records()
-                .stream_name(&stack.options.stream)
-                .set_records(Some(chunk.to_vec()))
-                .send()
-                .await
-                .expect("put");
-            assert_eq!(out.failed_record_count(), Some(0));
-        }
-    };
-    put(rides(&mut generator, 10_000)).await;
+    put_entries(stack, rides(&mut generator, 10_000)).await;
     watchdog.step("2. broker frozen for 60 s");
     stack.broker.freeze().expect("SIGSTOP the broker");
     let frozen_at = Instant::now();
-    put(rides(&mut generator, 10_000)).await;
+    put_entries(stack, rides(&mut generator, 10_000)).await;
     tokio::time::sleep(Duration::from_secs(60).saturating_sub(frozen_at.elapsed())).await;
     stack.broker.thaw().expect("SIGCONT the broker");
     watchdog.step("3. settling");

@@ -10,7 +10,9 @@
 //!   real local services: the producer writes 250 rides to kinesalite, the
 //!   consumer (S3 dead-letter sink and rides table configured, as the
 //!   template sets it) stores a 4-record batch in moto's DynamoDB, the topic
-//!   creator answers a CloudFormation Delete to a loopback response URL;
+//!   creator answers a CloudFormation Delete to a loopback response URL, the
+//!   forwarder writes a 3-record Kinesis batch to Apache Kafka (plaintext
+//!   here; MSK IAM in AWS) and awaits its acknowledgements;
 //! - **do-nothing**: `lambda-init`'s `do-nothing-lambda`, the same runtime
 //!   and profile answering `null`, the floor.
 //!
@@ -44,6 +46,7 @@ use support::{best, launch, median};
 const FLOOR: &str = "do-nothing";
 const STREAM: &str = "carrides-cold-start";
 const TABLE: &str = "rides-cold-start";
+const TOPIC: &str = "carrides-cold-start";
 
 /// One function to start: its binary, the environment the template gives
 /// it (beyond Lambda's own), and the event of its first invocation.
@@ -69,10 +72,16 @@ async fn bench(rounds: usize) -> anyhow::Result<()> {
     let moto = local::moto::Moto::start()?;
     local::dynamodb::create_rides_table(&local::dynamodb::client(&moto.endpoint()), TABLE).await?;
     let (response_url, answers) = cloudformation_response_catcher().await?;
+    let kafka_dir = target.join("bench-cold-start-kafka");
+    let _ = std::fs::remove_dir_all(&kafka_dir);
+    let kafka = local::kafka::Broker::apache_kafka(&kafka_dir)?;
+    kafka.create_topic(TOPIC, 2).await?;
+    let services =
+        Services { kinesis: kinesis.endpoint(), moto: moto.endpoint(), response_url, kafka: kafka.bootstrap_servers() };
 
-    let mut subjects = build_subjects(&root, &release, &kinesis.endpoint(), &moto.endpoint(), &response_url)?;
+    let mut subjects = build_subjects(&root, &release, &services)?;
     if let Some(baseline) = std::env::var_os("BENCH_BASELINE_DIR").map(PathBuf::from) {
-        let theirs = build_subjects(&root, &baseline, &kinesis.endpoint(), &moto.endpoint(), &response_url)?;
+        let theirs = build_subjects(&root, &baseline, &services)?;
         for mut subject in theirs.into_iter().filter(|s| s.name != FLOOR && s.binary.is_file()) {
             subject.name = format!("{} (baseline)", subject.name);
             subjects.push(subject);
@@ -120,28 +129,48 @@ fn deployed_binaries(target: &Path) -> anyhow::Result<PathBuf> {
             "-p",
             "topic-creator",
             "-p",
+            "kinesis-forwarder",
+            "-p",
             "lambda-init",
         ])
         .status()?;
     anyhow::ensure!(status.success(), "building the functions' release binaries failed");
     let dir = target.join("bench-cold-start");
     std::fs::create_dir_all(&dir)?;
-    for binary in ["do-nothing-lambda", "producer", "msk-consumer", "topic-creator"] {
+    for binary in ["do-nothing-lambda", "producer", "msk-consumer", "topic-creator", "kinesis-forwarder"] {
         std::fs::copy(target.join("release").join(binary), dir.join(binary))?;
     }
     Ok(dir)
 }
 
-fn build_subjects(
-    root: &Path,
-    release: &Path,
-    kinesis: &str,
-    moto: &str,
-    response_url: &str,
-) -> anyhow::Result<Vec<Subject>> {
+/// The local services the first invocations reach.
+struct Services {
+    kinesis: String,
+    moto: String,
+    response_url: String,
+    kafka: String,
+}
+
+fn build_subjects(root: &Path, release: &Path, services: &Services) -> anyhow::Result<Vec<Subject>> {
+    let (kinesis, moto) = (services.kinesis.as_str(), services.moto.as_str());
     let sample = |name: &str| std::fs::read(root.join("events/samples").join(name));
     let mut delete: Value = serde_json::from_slice(&sample("cfn-topic-delete.json")?)?;
-    delete["ResponseURL"] = json!(response_url);
+    delete["ResponseURL"] = json!(services.response_url);
+    // A Kinesis mapping's batch of three rides, as AWS shapes it.
+    let records: Vec<Value> = events::generate::RideGenerator::seeded(3)
+        .rides(3, 1_764_000_000_000)
+        .iter()
+        .enumerate()
+        .map(|(i, ride)| {
+            let record = events::encode(ride);
+            json!({"kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": record.partition_key,
+                       "sequenceNumber": format!("4959{i}"),
+                       "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &record.data),
+                       "approximateArrivalTimestamp": 1764000000.125},
+                   "eventSource": "aws:kinesis", "eventID": format!("shardId-000000000000:4959{i}"),
+                   "eventSourceARN": "arn:aws:kinesis:us-east-1:000000000000:stream/carrides"})
+        })
+        .collect();
     Ok(vec![
         Subject {
             name: FLOOR.into(),
@@ -173,6 +202,16 @@ fn build_subjects(
             env: vec![],
             event: Bytes::from(serde_json::to_vec(&delete)?),
         },
+        Subject {
+            name: "kinesis-forwarder".into(),
+            binary: release.join("kinesis-forwarder"),
+            env: vec![
+                ("KAFKA_BOOTSTRAP_SERVERS", services.kafka.clone()),
+                ("KAFKA_TOPIC", TOPIC.into()),
+                ("KAFKA_AUTH", "plaintext".into()),
+            ],
+            event: Bytes::from(serde_json::to_vec(&json!({ "Records": records }))?),
+        },
     ])
 }
 
@@ -186,6 +225,8 @@ fn check_response(name: &str, response: &Value) -> anyhow::Result<()> {
             count("rides") > 0 && count("stored") + count("duplicates") == count("rides")
         }
         "topic-creator" => response["Status"] == "SUCCESS",
+        // Every record acknowledged by Kafka.
+        "kinesis-forwarder" => response["batchItemFailures"].as_array().is_some_and(Vec::is_empty),
         _ => response.is_null(),
     };
     anyhow::ensure!(ok, "{name}: unexpected first response {response}");

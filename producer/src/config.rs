@@ -89,15 +89,11 @@ fn number(
     default: u32,
     range: std::ops::RangeInclusive<u32>,
 ) -> Result<u32, ConfigError> {
-    let Some(value) = lookup(name) else {
-        return Ok(default);
-    };
-    let invalid = |reason: String| ConfigError::Invalid { name, value: value.clone(), reason };
-    let n: u32 = value.trim().parse().map_err(|_| invalid("expected a whole number".into()))?;
-    if !range.contains(&n) {
-        return Err(invalid(format!("expected {} to {}", range.start(), range.end())));
-    }
-    Ok(n)
+    lambda_init::env::number(lookup, name, default, range).map_err(|e| ConfigError::Invalid {
+        name: e.name,
+        value: e.value,
+        reason: e.reason,
+    })
 }
 
 #[cfg(test)]
