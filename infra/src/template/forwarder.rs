@@ -129,6 +129,7 @@ pub fn add(t: &mut Template, s: &Settings) {
 /// [`FORWARDER_ACK_WAIT_SECONDS`] and answers before it.
 pub const FORWARDER_TIMEOUT_SECONDS: u32 = 60;
 pub const FORWARDER_ACK_WAIT_SECONDS: u32 = 30;
+const _: () = assert!(FORWARDER_ACK_WAIT_SECONDS < FORWARDER_TIMEOUT_SECONDS);
 
 /// The forwarder's `AWS::Lambda::EventSourceMapping`, from the one
 /// definition the local stack's Kinesis mapping runs.
@@ -164,6 +165,5 @@ mod tests {
         let retention = i32::try_from(super::super::stream::RETENTION_HOURS * 3_600).expect("hours");
         assert!(FORWARDER_MAPPING.maximum_record_age_seconds < retention);
         assert!((60..=604_800).contains(&FORWARDER_MAPPING.maximum_record_age_seconds), "AWS's range");
-        assert!(FORWARDER_ACK_WAIT_SECONDS < FORWARDER_TIMEOUT_SECONDS);
     }
 }
