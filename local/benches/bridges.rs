@@ -69,16 +69,20 @@ async fn main() -> anyhow::Result<()> {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let faults = std::env::var("BRIDGES_BENCH_FAULTS").map_or(true, |v| v != "0");
-    let hops = [BridgeKind::Camel, BridgeKind::Lambda];
+    let hops: Vec<BridgeKind> = match std::env::var("BRIDGES_BENCH_HOPS").unwrap_or_default().as_str() {
+        "camel" => vec![BridgeKind::Camel],
+        "lambda" => vec![BridgeKind::Lambda],
+        _ => vec![BridgeKind::Camel, BridgeKind::Lambda],
+    };
     let mut rates = Vec::new();
     for &shards in &shard_counts {
-        for hop in hops {
+        for &hop in &hops {
             rates.push((hop, burst(hop, shards, per_shard * shards as usize).await?));
         }
     }
     let mut fault_rows = Vec::new();
     if faults {
-        for hop in hops {
+        for &hop in &hops {
             let (kill_duplicates, kill_rides) = killed_mid_burst(hop, 20_000).await?;
             let (frozen_lost, frozen_rides) = frozen_for_60_s(hop, 20_000).await?;
             fault_rows.push((hop, kill_duplicates, kill_rides, frozen_lost, frozen_rides));
@@ -288,8 +292,29 @@ async fn frozen_for_60_s(hop: BridgeKind, rides: usize) -> anyhow::Result<(usize
     common::put(&stack.kinesis, &stack.options.stream, common::rides(&mut generator, rides - rides / 2)).await;
     tokio::time::sleep(Duration::from_secs(60).saturating_sub(frozen_at.elapsed())).await;
     stack.broker.thaw()?;
-    let distinct = appended(&stack, rides + 1, Duration::from_secs(300)).len();
-    let lost = (rides + 1).saturating_sub(distinct);
+    let read = appended(&stack, rides + 1, Duration::from_secs(300));
+    let lost = (rides + 1).saturating_sub(read.len());
+    if lost > 0 {
+        // Which records, and are they only late?
+        let in_kafka: HashSet<Vec<u8>> = read.into_iter().map(|(sequence, _, _)| sequence).collect();
+        let stream = local::kinesis::read_stream(&stack.kinesis, &stack.options.stream).await?;
+        let missing: Vec<_> = stream
+            .iter()
+            .filter(|r| !in_kafka.contains(r.sequence_number.as_bytes()))
+            .map(|r| (&r.shard_id, &r.sequence_number))
+            .collect();
+        eprintln!("{}: {lost} not in Kafka after the window: {:?}", name(hop), &missing[..missing.len().min(20)]);
+        if let Some(hop) = stack.forwarder() {
+            eprintln!(
+                "mapping stats {:?}; on-failure records {}",
+                hop.stats,
+                hop.stats.records_sent_on_failure.load(Ordering::Relaxed)
+            );
+        }
+        eprintln!("stack data kept in {}", stack.data_dir().display());
+        return Ok((lost, rides));
+    }
+    let distinct = rides + 1 - lost;
     eprintln!(
         "{}: broker frozen 60 s, {distinct} of {} in Kafka, dropped in the hand-off {}",
         name(hop),

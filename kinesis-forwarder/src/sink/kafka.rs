@@ -4,10 +4,13 @@
 //!
 //! Every record is enqueued in order and its acknowledgement awaited until
 //! the invocation's deadline. Whatever is not acknowledged by then is
-//! answered as not delivered (the mapping sends it again); the records
-//! still waiting in the producer's queue are purged, so a retry after a
-//! long outage does not pile copies up behind the first. A record already
-//! on the wire may still land: a duplicate the consumer's table absorbs.
+//! answered as not delivered (the mapping sends it again), and the producer
+//! is replaced: the old one, its queue purged, is closed on a thread of its
+//! own, so the retry starts on a fresh connection and producer id instead of
+//! queueing behind requests a stalled broker may never answer (a frozen
+//! broker, measured: a kept producer failed batch after batch for minutes
+//! after the broker came back). A record already on the wire may still
+//! land: a duplicate the consumer's table absorbs.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -67,6 +70,28 @@ impl KafkaSink {
             *guard = Arc::new(self.config.create_with_context(self.context.clone())?);
         }
         Ok(guard.clone())
+    }
+
+    /// Puts a new producer in place of `stale` (unless another invocation
+    /// already did) and closes `stale` off the invocation's path: closing
+    /// waits for its requests in flight.
+    fn replace(&self, stale: &Arc<Kafka>) {
+        let mut guard = self.producer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !Arc::ptr_eq(&guard, stale) {
+            return;
+        }
+        match self.config.create_with_context(self.context.clone()) {
+            Ok(fresh) => {
+                let old = std::mem::replace(&mut *guard, Arc::new(fresh));
+                old.purge(PurgeConfig::default().queue().inflight());
+                let closing = std::thread::Builder::new().name("close-stale-producer".into()).spawn(move || drop(old));
+                if let Err(e) = closing {
+                    tracing::warn!(error = %e, "could not close the stale producer on its own thread");
+                }
+                tracing::warn!("Kafka did not acknowledge in time: the producer was replaced");
+            }
+            Err(e) => tracing::error!(error = %e, "could not make a new producer; keeping the old one"),
+        }
     }
 
     /// Enqueues `record`, waiting while the producer's queue is full.
@@ -155,7 +180,7 @@ impl RecordSink for KafkaSink {
             }
         }
         if deliveries.iter().any(|d| matches!(d, Delivery::NotAcknowledged(_))) && Instant::now() >= deadline {
-            producer.purge(PurgeConfig::default().queue());
+            self.replace(&producer);
         }
         deliveries
     }
