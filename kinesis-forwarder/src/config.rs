@@ -71,9 +71,10 @@ impl Config {
             }
         };
         let ca_location = non_empty("KAFKA_CA_LOCATION").unwrap_or_else(|| "probe".to_owned());
-        let linger = number(&lookup, "KAFKA_LINGER_MS", DEFAULT_LINGER_MS, 0..=1_000)?;
-        let margin = number(&lookup, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS, 0..=60_000)?;
-        let max_ack_wait = number(&lookup, "MAX_ACK_WAIT_MS", DEFAULT_MAX_ACK_WAIT_MS, 100..=900_000)?;
+        let linger = lambda_init::env::number(&lookup, "KAFKA_LINGER_MS", DEFAULT_LINGER_MS, 0..=1_000)?;
+        let margin = lambda_init::env::number(&lookup, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS, 0..=60_000)?;
+        let max_ack_wait =
+            lambda_init::env::number(&lookup, "MAX_ACK_WAIT_MS", DEFAULT_MAX_ACK_WAIT_MS, 100..=900_000)?;
         Ok(Self {
             bootstrap_servers,
             topic,
@@ -86,17 +87,10 @@ impl Config {
     }
 }
 
-fn number(
-    lookup: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: u32,
-    range: std::ops::RangeInclusive<u32>,
-) -> Result<u32, ConfigError> {
-    lambda_init::env::number(lookup, name, default, range).map_err(|e| ConfigError::Invalid {
-        name: e.name,
-        value: e.value,
-        reason: e.reason,
-    })
+impl From<lambda_init::env::InvalidSetting> for ConfigError {
+    fn from(e: lambda_init::env::InvalidSetting) -> Self {
+        Self::Invalid { name: e.name, value: e.value, reason: e.reason }
+    }
 }
 
 #[cfg(test)]

@@ -68,11 +68,17 @@ impl Config {
             (None, None) => return Err(ConfigError::MissingStream),
         };
         let max_rides_per_invoke =
-            number(&lookup, "MAX_RIDES_PER_INVOKE", DEFAULT_MAX_RIDES_PER_INVOKE, 1..=1_000_000)?;
-        let rides_per_schedule =
-            number(&lookup, "RIDES_PER_SCHEDULE", DEFAULT_RIDES_PER_SCHEDULE, 1..=max_rides_per_invoke)?;
-        let max_in_flight = number(&lookup, "MAX_IN_FLIGHT_BATCHES", DEFAULT_MAX_IN_FLIGHT as u32, 1..=64)? as usize;
-        let margin = number(&lookup, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS as u32, 0..=60_000)?;
+            lambda_init::env::number(&lookup, "MAX_RIDES_PER_INVOKE", DEFAULT_MAX_RIDES_PER_INVOKE, 1..=1_000_000)?;
+        let rides_per_schedule = lambda_init::env::number(
+            &lookup,
+            "RIDES_PER_SCHEDULE",
+            DEFAULT_RIDES_PER_SCHEDULE,
+            1..=max_rides_per_invoke,
+        )?;
+        let max_in_flight =
+            lambda_init::env::number(&lookup, "MAX_IN_FLIGHT_BATCHES", DEFAULT_MAX_IN_FLIGHT as u32, 1..=64)? as usize;
+        let margin =
+            lambda_init::env::number(&lookup, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS as u32, 0..=60_000)?;
         Ok(Self {
             stream,
             rides_per_schedule,
@@ -83,17 +89,10 @@ impl Config {
     }
 }
 
-fn number(
-    lookup: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: u32,
-    range: std::ops::RangeInclusive<u32>,
-) -> Result<u32, ConfigError> {
-    lambda_init::env::number(lookup, name, default, range).map_err(|e| ConfigError::Invalid {
-        name: e.name,
-        value: e.value,
-        reason: e.reason,
-    })
+impl From<lambda_init::env::InvalidSetting> for ConfigError {
+    fn from(e: lambda_init::env::InvalidSetting) -> Self {
+        Self::Invalid { name: e.name, value: e.value, reason: e.reason }
+    }
 }
 
 #[cfg(test)]
