@@ -186,6 +186,7 @@ impl RecordSink for KafkaSink {
     }
 }
 
+/// A refusal for the size of the record, or of the request it travelled in.
 fn too_large(error: &KafkaError) -> bool {
     matches!(error.rdkafka_error_code(), Some(RDKafkaErrorCode::MessageSizeTooLarge | RDKafkaErrorCode::InvalidRecord))
 }
@@ -193,11 +194,13 @@ fn too_large(error: &KafkaError) -> bool {
 /// Refusals that a retry cannot cure, and everything else.
 fn classify(error: &KafkaError, record: &ForwardRecord) -> Delivery {
     use RDKafkaErrorCode as Code;
-    match error.rdkafka_error_code() {
-        Some(Code::MessageSizeTooLarge | Code::InvalidRecord) => Delivery::Refused(format!(
+    if too_large(error) {
+        return Delivery::Refused(format!(
             "{error}: {} bytes (key, value and headers) is more than the topic or the producer takes (max.message.bytes)",
             record.size()
-        )),
+        ));
+    }
+    match error.rdkafka_error_code() {
         Some(
             Code::TopicAuthorizationFailed
             | Code::ClusterAuthorizationFailed
