@@ -136,7 +136,7 @@ large-sample: ## Write the near-6 MB MSK batch to target/msk-large.json
 WATCH_DEAD_LETTER_DIR ?= $(CURDIR)/target/watch-dead-letters
 
 watch: tools ## Serve both functions locally (cargo lambda watch on 127.0.0.1:9000; dead letters in target/watch-dead-letters)
-	DEAD_LETTER_DIR="$${DEAD_LETTER_DIR:-$(WATCH_DEAD_LETTER_DIR)}" cargo lambda watch -A 127.0.0.1 -P 9000
+	DEAD_LETTER_DIR="$${DEAD_LETTER_DIR:-$(WATCH_DEAD_LETTER_DIR)}" STORE_RIDES="$${STORE_RIDES:-false}" cargo lambda watch -A 127.0.0.1 -P 9000
 
 invoke-producer: tools ## Invoke the producer under `make watch` with the schedule sample
 	cargo lambda invoke producer -A 127.0.0.1 -P 9000 --data-file events/samples/schedule-event.json

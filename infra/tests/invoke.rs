@@ -14,6 +14,7 @@ fn invoke_sends_a_sample_and_prints_the_answer() {
     let scratch = tempfile::tempdir().expect("tempdir");
     let env = [
         ("DEAD_LETTER_DIR", scratch.path().join("dead-letters").display().to_string()),
+        ("STORE_RIDES", "false".to_owned()),
         ("AWS_REGION", local::LOCAL_REGION.to_owned()),
     ];
     let watch = LambdaWatch::start(&env, &scratch.path().join("watch.log"), 1).expect("cargo lambda watch");

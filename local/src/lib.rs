@@ -16,6 +16,7 @@ pub mod proxy;
 pub mod report;
 pub mod schedule;
 pub mod stack;
+pub mod stalled;
 pub mod state;
 pub mod tools;
 

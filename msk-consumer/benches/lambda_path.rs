@@ -161,18 +161,18 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
         Ok(match (name, &baseline) {
             ("baseline", Some(binary)) => {
                 let mut c = Command::new(binary);
-                c.env("DEAD_LETTER_DIR", dead_letters);
+                c.env("DEAD_LETTER_DIR", dead_letters).env("STORE_RIDES", "false");
                 c
             }
             ("msk-consumer", _) => {
                 let mut c = Command::new(&consumer);
-                c.env("DEAD_LETTER_DIR", dead_letters);
+                c.env("DEAD_LETTER_DIR", dead_letters).env("STORE_RIDES", "false");
                 c
             }
             ("floor" | "floor+work", _) => {
                 let mut c = Command::new(std::env::current_exe()?);
                 c.arg(if name == "floor" { "--floor" } else { "--floor-work" });
-                c.env("DEAD_LETTER_DIR", dead_letters);
+                c.env("DEAD_LETTER_DIR", dead_letters).env("STORE_RIDES", "false");
                 c
             }
             _ => {
@@ -180,7 +180,8 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
                 c.args(["-m", "awslambdaric", "python_lambda.handler"])
                     .current_dir(root.join("bench"))
                     .env("PYTHONPATH", root.join("bench"))
-                    .env("DEAD_LETTER_DIR", dead_letters);
+                    .env("DEAD_LETTER_DIR", dead_letters)
+                    .env("STORE_RIDES", "false");
                 c
             }
         })

@@ -16,7 +16,10 @@ pub struct Config {
     pub max_record_bytes: usize,
     /// Must match the mapping's `FunctionResponseTypes: [ReportBatchItemFailures]`.
     pub partial_batch_response: bool,
-    /// The DynamoDB table every valid ride is stored in (`RIDES_TABLE`).
+    /// The DynamoDB table every valid ride is stored in (`RIDES_TABLE`,
+    /// required); `None` only when storing was turned off explicitly
+    /// (`STORE_RIDES=false`: benches and hand invokes), which every batch
+    /// summary then says ([`STORAGE_OFF`]).
     pub rides_table: Option<String>,
     /// How long a stored ride is kept (`RIDE_TTL_DAYS`): redelivery is
     /// harmless only while its item exists.
@@ -26,10 +29,17 @@ pub struct Config {
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_DEAD_LETTER_PREFIX: &str = "dead-letters/";
 
+/// What a batch summary's `storage` says when rides are not stored.
+pub const STORAGE_OFF: &str = "off (STORE_RIDES=false): rides are checked and counted, not stored";
+/// What a batch summary's `storage` says when rides are stored.
+pub const STORAGE_TABLE: &str = "rides table";
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("no dead-letter sink configured: set DEAD_LETTER_BUCKET (S3, in AWS) or DEAD_LETTER_DIR (a local directory); poison records are never dropped")]
     MissingDeadLetterSink,
+    #[error("RIDES_TABLE is not set: the consumer stores every ride there and will not acknowledge rides it did not store; to only check and count them (a bench, a hand invoke), set STORE_RIDES=false")]
+    MissingRidesTable,
     #[error("{name}={value:?} is not valid: {reason}")]
     Invalid { name: &'static str, value: String, reason: String },
 }
@@ -72,18 +82,7 @@ impl Config {
                 reason: "expected a positive whole number of bytes".into(),
             })?,
         };
-        let partial_batch_response =
-            match set("PARTIAL_BATCH_RESPONSE").as_deref().map(str::to_ascii_lowercase).as_deref() {
-                None | Some("false") | Some("0") => false,
-                Some("true") | Some("1") => true,
-                Some(other) => {
-                    return Err(ConfigError::Invalid {
-                        name: "PARTIAL_BATCH_RESPONSE",
-                        value: other.to_owned(),
-                        reason: "expected true or false".into(),
-                    })
-                }
-            };
+        let partial_batch_response = flag(&set, "PARTIAL_BATCH_RESPONSE", false)?;
         let ride_ttl_days = match set("RIDE_TTL_DAYS") {
             None => events::rides_table::DEFAULT_TTL_DAYS,
             Some(v) => v.trim().parse().ok().filter(|&n: &u32| (1..=3650).contains(&n)).ok_or_else(|| {
@@ -96,13 +95,24 @@ impl Config {
                 }
             })?,
         };
-        Ok(Self {
-            dead_letters,
-            max_record_bytes,
-            partial_batch_response,
-            rides_table: set("RIDES_TABLE"),
-            ride_ttl_days,
-        })
+        let rides_table = match (set("RIDES_TABLE"), flag(&set, "STORE_RIDES", true)?) {
+            (Some(table), true) => Some(table),
+            (None, true) => return Err(ConfigError::MissingRidesTable),
+            (_, false) => None,
+        };
+        Ok(Self { dead_letters, max_record_bytes, partial_batch_response, rides_table, ride_ttl_days })
+    }
+}
+
+/// A true/false setting (`1`/`0` too), `default` when unset.
+fn flag(set: &impl Fn(&str) -> Option<String>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match set(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(other) => {
+            Err(ConfigError::Invalid { name, value: other.to_owned(), reason: "expected true or false".into() })
+        }
     }
 }
 
@@ -118,10 +128,11 @@ mod tests {
 
     #[test]
     fn a_bucket_gets_the_default_prefix_and_defaults() {
-        let c = config(&[("DEAD_LETTER_BUCKET", "dlq")]).expect("config");
+        let c = config(&[("DEAD_LETTER_BUCKET", "dlq"), ("RIDES_TABLE", "rides")]).expect("config");
         assert_eq!(c.dead_letters, DeadLetterTarget::S3 { bucket: "dlq".into(), prefix: "dead-letters/".into() });
         assert_eq!((c.max_record_bytes, c.partial_batch_response), (DEFAULT_MAX_RECORD_BYTES, false));
-        let c = config(&[("DEAD_LETTER_BUCKET", "dlq"), ("DEAD_LETTER_PREFIX", "poison")]).expect("config");
+        let c = config(&[("DEAD_LETTER_BUCKET", "dlq"), ("DEAD_LETTER_PREFIX", "poison"), ("STORE_RIDES", "false")])
+            .expect("config");
         assert_eq!(c.dead_letters, DeadLetterTarget::S3 { bucket: "dlq".into(), prefix: "poison/".into() });
     }
 
@@ -132,12 +143,24 @@ mod tests {
         assert!(e.to_string().contains("MAX_RECORD_BYTES=\"0\""), "{e}");
         let e = config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("PARTIAL_BATCH_RESPONSE", "yes")]).expect_err("yes");
         assert!(e.to_string().contains("expected true or false"), "{e}");
-        let c = config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("PARTIAL_BATCH_RESPONSE", "TRUE")]).expect("true");
+        let c = config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("PARTIAL_BATCH_RESPONSE", "TRUE"), ("RIDES_TABLE", "r")])
+            .expect("true");
         assert!(c.partial_batch_response);
         let e = config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("RIDE_TTL_DAYS", "0")]).expect_err("zero days");
         assert!(e.to_string().contains("RIDE_TTL_DAYS=\"0\""), "{e}");
         let c =
             config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("RIDES_TABLE", "rides"), ("RIDE_TTL_DAYS", "8")]).expect("ttl");
         assert_eq!((c.rides_table.as_deref(), c.ride_ttl_days), (Some("rides"), 8));
+    }
+
+    #[test]
+    fn the_rides_table_is_required_unless_storing_is_turned_off_by_name() {
+        let e = config(&[("DEAD_LETTER_DIR", "/tmp/x")]).expect_err("no table");
+        assert_eq!(e, ConfigError::MissingRidesTable);
+        assert!(e.to_string().contains("STORE_RIDES=false"), "the error names the opt-out: {e}");
+        let off = config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("STORE_RIDES", "false")]).expect("opted out");
+        assert_eq!(off.rides_table, None);
+        let e = config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("STORE_RIDES", "nope")]).expect_err("not a flag");
+        assert!(e.to_string().contains("STORE_RIDES"), "{e}");
     }
 }

@@ -40,8 +40,8 @@ use crate::store::{Outcome, RideStore, RideToStore};
 pub struct Deps<D, S = DynamoStore> {
     pub config: Config,
     pub dead_letters: D,
-    /// The rides table; `None` only where `RIDES_TABLE` is unset (a run
-    /// that stores nothing, said at cold start).
+    /// The rides table; `None` only where storing was turned off by name
+    /// (`STORE_RIDES=false`), which every summary says.
     pub store: Option<S>,
 }
 
@@ -72,6 +72,9 @@ pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_milli
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchSummary {
+    /// Where the rides went: [`config::STORAGE_TABLE`], or
+    /// [`config::STORAGE_OFF`] when storing was turned off by name.
+    pub storage: &'static str,
     pub records: usize,
     pub rides: usize,
     pub legacy_rides: usize,
@@ -170,13 +173,18 @@ pub async fn handle<D: DeadLetterSink, S: RideStore>(
     let (mut stats, mut quarantine, rides) = process_batch(event, invocation, &deps.config);
     let mut unhandled: Vec<ItemIdentifier> = Vec::new();
     let (mut duplicates, mut stored, mut conflicting) = (stats.duplicates, 0, 0);
+    let deadline = invocation.deadline.unwrap_or_else(|| std::time::Instant::now() + DEFAULT_STORE_WINDOW);
     if let Some(store) = &deps.store {
-        let deadline = invocation.deadline.unwrap_or_else(|| std::time::Instant::now() + DEFAULT_STORE_WINDOW);
-        let outcomes = store.store(&rides.rides, invocation.now_ms, deadline).await;
+        let mut outcomes = store.store(&rides.rides, invocation.now_ms, deadline).await.into_iter();
         duplicates = 0;
         let meta = LetterMeta { request_id: invocation.request_id.clone(), now_ms: invocation.now_ms };
         let mut not_stored: Vec<(&RideOrigin<'_>, String)> = Vec::new();
-        for ((ride, found), outcome) in rides.rides.iter().zip(&rides.origins).zip(outcomes) {
+        for (ride, found) in rides.rides.iter().zip(&rides.origins) {
+            // One outcome per ride is the store's contract; a ride it gave
+            // none for is not stored (never acknowledged by default).
+            let outcome = outcomes
+                .next()
+                .unwrap_or_else(|| Outcome::NotStored { reason: "the store returned no outcome for this ride".into() });
             match outcome {
                 Outcome::Stored => stored += 1,
                 Outcome::AlreadyStored => duplicates += 1,
@@ -209,9 +217,25 @@ pub async fn handle<D: DeadLetterSink, S: RideStore>(
         }
     }
     let mut dead_letters = Vec::new();
+    for batch in &mut quarantine {
+        // Conflicting rides join after the poison: keep each object in offset order.
+        batch.letters.sort_by_key(|letter| letter.offset);
+    }
     // One object per partition, written concurrently (on S3, each put is a
-    // round trip); results are taken in partition order.
-    let puts = futures::future::join_all(quarantine.iter().map(|batch| deps.dead_letters.put(batch))).await;
+    // round trip); results are taken in partition order. Each put is raced
+    // against the time left to answer (half the margin kept back from the
+    // deadline): a sink that never answers fails these records, in time.
+    let answer_by = tokio::time::Instant::from_std(deadline + DEADLINE_MARGIN / 2);
+    let puts = futures::future::join_all(quarantine.iter().map(|batch| async move {
+        tokio::time::timeout_at(answer_by, deps.dead_letters.put(batch)).await.unwrap_or_else(|_| {
+            Err(DeadLetterError {
+                sink: "dead-letter sink".into(),
+                records_key: batch.records_key.clone(),
+                message: "no answer by the invocation's deadline".into(),
+            })
+        })
+    }))
+    .await;
     for (batch, put) in quarantine.iter().zip(puts) {
         match put {
             Ok(location) => {
@@ -228,6 +252,7 @@ pub async fn handle<D: DeadLetterSink, S: RideStore>(
         }
     }
     let summary = BatchSummary {
+        storage: if deps.store.is_some() { config::STORAGE_TABLE } else { config::STORAGE_OFF },
         records: stats.records,
         rides: stats.rides,
         legacy_rides: stats.legacy_rides,
@@ -358,6 +383,7 @@ fn log_summary(summary: &BatchSummary, request_id: &str) {
     let latency = summary.latency_ms.unwrap_or_default();
     tracing::info!(
         request_id,
+        storage = summary.storage,
         records = summary.records,
         rides = summary.rides,
         legacy_rides = summary.legacy_rides,

@@ -37,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
             Some(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table, i64::from(config.ride_ttl_days) * 86_400))
         }
         _ => {
-            tracing::warn!("RIDES_TABLE is not set: rides are checked and counted but not stored");
+            tracing::warn!("{}", msk_consumer::config::STORAGE_OFF);
             None
         }
     };

@@ -17,6 +17,7 @@ fn cargo_lambda_invoke_handles_every_msk_sample() {
     let dead_letters = scratch.join("dead-letters");
     let env = [
         ("DEAD_LETTER_DIR", dead_letters.display().to_string()),
+        ("STORE_RIDES", "false".to_owned()),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         ("AWS_REGION", local::LOCAL_REGION.to_owned()),
     ];

@@ -3,6 +3,10 @@
 //! `FailedRecordCount` inside a 200 response). Backoff is exponential with
 //! jitter (backon); the loop stops at a deadline derived from the Lambda
 //! context, and every record not written is reported by id, never dropped.
+//! The deadline bounds each call too: one that has not answered by then
+//! (a stalled endpoint) is abandoned and its records reported as
+//! `NoAnswerBeforeDeadline` (they may or may not have been written), so the
+//! function always answers in time. Nothing starts once the deadline passed.
 
 use std::time::{Duration, Instant};
 
@@ -104,6 +108,11 @@ fn failed(record: &OutboundRecord, code: &str, message: &str) -> FailedRecord {
     }
 }
 
+/// The error code of records whose call had not answered by the deadline.
+pub const NO_ANSWER_BEFORE_DEADLINE: &str = "NoAnswerBeforeDeadline";
+/// The error code of records not sent because the deadline had passed.
+pub const DEADLINE_PASSED: &str = "DeadlinePassed";
+
 /// One request's records until all are written, a permanent error, or the deadline.
 async fn send_batch<S: RecordSink>(
     sink: &S,
@@ -115,6 +124,12 @@ async fn send_batch<S: RecordSink>(
     let mut delays = options.retry.delays();
     let mut last_error: Vec<(String, String)> = Vec::new();
     loop {
+        if Instant::now() >= options.deadline {
+            report.failed.extend(pending.iter().map(|&i| {
+                failed(&records[i], DEADLINE_PASSED, "not sent: the invocation's deadline had passed")
+            }));
+            return report;
+        }
         let attempt: Vec<&OutboundRecord> = pending.iter().map(|&i| &records[i]).collect();
         if report.put_calls > 0 {
             report.retried += attempt.len();
@@ -122,7 +137,19 @@ async fn send_batch<S: RecordSink>(
         report.put_calls += 1;
         let mut still_pending = Vec::new();
         last_error.clear();
-        match sink.put_records(&attempt).await {
+        let answer =
+            tokio::time::timeout_at(tokio::time::Instant::from_std(options.deadline), sink.put_records(&attempt)).await;
+        let Ok(answer) = answer else {
+            report.failed.extend(pending.iter().map(|&i| {
+                failed(
+                    &records[i],
+                    NO_ANSWER_BEFORE_DEADLINE,
+                    "PutRecords had not answered by the invocation's deadline: the ride may or may not be in the stream",
+                )
+            }));
+            return report;
+        };
+        match answer {
             Ok(outcomes) => {
                 for (&index, outcome) in pending.iter().zip(outcomes) {
                     match outcome {
@@ -263,6 +290,27 @@ mod tests {
         assert_eq!(unwritten, [input[0].event_id, input[2].event_id]);
         assert!(report.failed[0].error_message.contains("deadline"));
         assert_eq!(report.sent + report.failed.len(), report.requested);
+    }
+
+    #[tokio::test]
+    async fn a_call_that_never_answers_is_abandoned_at_the_deadline_and_its_records_named() {
+        let input = records(600);
+        let sink = MemorySink::new().then(Scripted::Hang);
+        let started = Instant::now();
+        let report = put_records_with_retry(&sink, &input, options(Duration::from_millis(200))).await;
+        assert!(started.elapsed() < Duration::from_secs(2), "answered at the deadline: {:?}", started.elapsed());
+        assert_eq!(report.sent + report.failed.len(), 600, "every ride written or named");
+        let hung: Vec<_> = report.failed.iter().filter(|f| f.error_code == NO_ANSWER_BEFORE_DEADLINE).collect();
+        assert_eq!(hung.len(), 500, "the hung call's records (the other call went through)");
+    }
+
+    #[tokio::test]
+    async fn nothing_is_sent_once_the_deadline_has_passed() {
+        let input = records(3);
+        let sink = MemorySink::new();
+        let report = put_records_with_retry(&sink, &input, options(Duration::ZERO)).await;
+        assert_eq!((report.sent, report.failed.len(), sink.calls()), (0, 3, 0));
+        assert!(report.failed.iter().all(|f| f.error_code == DEADLINE_PASSED));
     }
 
     #[tokio::test]

@@ -2,12 +2,24 @@
 //! connection pool per connector setting (in practice one per process), as
 //! the SDK's own client keeps; errors sorted the way the SDK's retry policy
 //! reads them (I/O and timeouts are transient, the rest are not).
+//!
+//! Connection poisoning, as the SDK's own client wires it: each request
+//! captures the pooled connection it goes out on and hands the SDK a way to
+//! poison it, so after a transient failure (a timeout, a 5xx) the SDK's
+//! `ConnectionPoisoningInterceptor` takes it out of the pool and the retry
+//! opens a fresh one instead of queueing behind a stalled socket.
+//!
+//! Plain HTTP reaches loopback only (the local emulators): a mistyped
+//! `AWS_ENDPOINT_URL_*` naming another host over `http://` is refused before
+//! a connection is made, rather than sending signed requests and ride data
+//! in clear text.
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use aws_smithy_runtime_api::client::connection::{CaptureSmithyConnection, ConnectionMetadata};
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
@@ -18,7 +30,7 @@ use aws_smithy_runtime_api::client::retries::ErrorKind;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector as TcpConnector;
+use hyper_util::client::legacy::connect::{capture_connection, CaptureConnection, HttpConnector as TcpConnector, HttpInfo};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
@@ -110,10 +122,17 @@ impl HttpConnector for Connector {
             Ok(client) => client.clone(),
             Err(error) => return HttpConnectorFuture::ready(Err(ConnectorError::other(error.clone().into(), None))),
         };
-        let request = match request.try_into_http1x() {
+        let mut request = match request.try_into_http1x() {
             Ok(request) => request,
             Err(error) => return HttpConnectorFuture::ready(Err(ConnectorError::user(error.into()))),
         };
+        if let Err(error) = plain_http_only_to_loopback(request.uri()) {
+            return HttpConnectorFuture::ready(Err(ConnectorError::user(error.into())));
+        }
+        let captured = capture_connection(&mut request);
+        if let Some(smithy) = request.extensions().get::<CaptureSmithyConnection>() {
+            smithy.set_connection_retriever(move || connection_metadata(&captured));
+        }
         let read_timeout = self.read_timeout;
         HttpConnectorFuture::new(async move {
             let responding = client.request(request);
@@ -128,6 +147,39 @@ impl HttpConnector for Connector {
                 .map_err(|error| ConnectorError::other(error.into(), None))
         })
     }
+}
+
+/// Plain `http://` only to a loopback host (`localhost`, 127.0.0.0/8, `::1`).
+pub fn plain_http_only_to_loopback(uri: &http::Uri) -> Result<(), HttpsError> {
+    if uri.scheme_str() != Some("http") {
+        return Ok(());
+    }
+    let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(HttpsError::PlainHttpOffLoopback(host.to_owned()))
+    }
+}
+
+/// What the SDK learns of the connection a request went out on, with the
+/// means to poison it (as `aws-smithy-http-client` does).
+fn connection_metadata(captured: &CaptureConnection) -> Option<ConnectionMetadata> {
+    let connected = captured.connection_metadata();
+    let connected = connected.as_ref()?;
+    let mut extras = http::Extensions::new();
+    connected.get_extras(&mut extras);
+    let info = extras.get::<HttpInfo>();
+    let to_poison = captured.clone();
+    let mut builder = ConnectionMetadata::builder().proxied(connected.is_proxied()).poison_fn(move || {
+        if let Some(connection) = to_poison.connection_metadata().as_ref() {
+            connection.poison();
+        }
+    });
+    builder.set_local_addr(info.map(HttpInfo::local_addr)).set_remote_addr(info.map(HttpInfo::remote_addr));
+    Some(builder.build())
 }
 
 /// The SDK's own client sorts hyper's errors the same way: a timeout is a

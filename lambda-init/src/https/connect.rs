@@ -1,5 +1,6 @@
 //! Connections: TCP without Nagle's delay (as the SDK's own client), then TLS
-//! for `https` endpoints (plain HTTP stays possible for local emulators),
+//! for `https` endpoints (plain HTTP for loopback emulators only: the client
+//! refuses it to any other host),
 //! the whole of it bounded by the SDK's connect timeout, handshake included.
 
 use std::future::Future;

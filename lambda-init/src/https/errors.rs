@@ -10,6 +10,10 @@ pub enum HttpsError {
     Tls(String),
     #[error("connecting took longer than {0:?} (TCP and TLS handshake)")]
     ConnectTimeout(std::time::Duration),
+    #[error(
+        "plain http:// is allowed to loopback only (a local emulator), not to {0:?}: use https:// (check the AWS_ENDPOINT_URL_* variables)"
+    )]
+    PlainHttpOffLoopback(String),
     #[error("no response headers within {0:?}")]
     ReadTimeout(std::time::Duration),
 }

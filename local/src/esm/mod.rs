@@ -5,6 +5,7 @@
 //! partial batch responses and sends discarded batches to an on-failure
 //! destination, as the mapping's settings say.
 
+pub mod consumer;
 pub mod delivery;
 pub mod invoke;
 pub mod kinesis;

@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use events::msk::{BatchResponse, Header, KafkaMessage, MskEvent, EVENT_SOURCE_MSK};
 use events::on_failure::{Condition, Discard, InvocationRecord, ResponseContext};
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Headers, Message, Timestamp};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 
+use super::consumer::{behind, join_group, stalled, GroupConsumer};
 use super::delivery::{GiveUp, RetryPolicy, Source};
 use super::invoke::FunctionInvoker;
-use super::settings::{EsmSettings, StartingPosition};
+use super::settings::EsmSettings;
 
 /// Counters for progress bars and tests.
 #[derive(Debug, Default)]
@@ -43,11 +44,15 @@ pub struct EsmStats {
     pub poison_reported: AtomicU64,
     /// The consumer group has given this poller its partitions.
     pub assigned: std::sync::atomic::AtomicBool,
+    /// Consumers replaced after wedging past a fault ([`super::consumer`]).
+    pub consumer_restarts: AtomicU64,
 }
 
 pub struct EsmPoller {
     settings: EsmSettings,
-    consumer: StreamConsumer,
+    /// Shared with the blocking pool, which asks the broker about it and
+    /// closes it when it is replaced ([`super::consumer`]).
+    consumer: Arc<GroupConsumer>,
     invoker: FunctionInvoker,
     bootstrap_servers: String,
     stats: Arc<EsmStats>,
@@ -62,18 +67,7 @@ impl EsmPoller {
         invoker: FunctionInvoker,
         stats: Arc<EsmStats>,
     ) -> anyhow::Result<Self> {
-        let reset = match settings.starting_position {
-            StartingPosition::TrimHorizon => "earliest",
-            StartingPosition::Latest => "latest",
-        };
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap_servers)
-            .set("group.id", &settings.consumer_group_id)
-            .set("enable.auto.commit", "false")
-            .set("auto.offset.reset", reset)
-            .set("session.timeout.ms", "10000")
-            .create()?;
-        consumer.subscribe(&[&settings.topic])?;
+        let consumer = Arc::new(join_group(&settings, bootstrap_servers)?);
         Ok(Self {
             settings,
             consumer,
@@ -85,12 +79,25 @@ impl EsmPoller {
     }
 
     /// Polls and delivers batches until the task is aborted.
-    pub async fn run(self) -> anyhow::Result<()> {
+    pub async fn run(mut self) -> anyhow::Result<()> {
         let mut positions: BTreeMap<(String, i32), i64> = BTreeMap::new();
+        let mut last_record = Instant::now();
         loop {
             let batch = match self.next_batch().await {
-                Ok(batch) if batch.is_empty() => continue,
-                Ok(batch) => batch,
+                Ok(batch) if batch.is_empty() => {
+                    if stalled(last_record, self.consumer.context().last_fault(), Instant::now()) {
+                        if self.records_waiting().await {
+                            self.replace_consumer()?;
+                        }
+                        // Asked again no sooner than another quiet spell.
+                        last_record = Instant::now();
+                    }
+                    continue;
+                }
+                Ok(batch) => {
+                    last_record = Instant::now();
+                    batch
+                }
                 Err(e) => {
                     // A broker outage: keep polling, librdkafka reconnects.
                     tracing::warn!(error = %e, "poll failed; retrying");
@@ -117,6 +124,38 @@ impl EsmPoller {
                 }
                 Err(e) => tracing::warn!(error = %e, "offset commit not queued; the next batch's carries it"),
             }
+        }
+    }
+
+    /// Closes a consumer that wedged after a fault and joins the group with a
+    /// new one, which resumes from the committed offsets. A record carried
+    /// over for the next batch is dropped: the new consumer reads it again.
+    fn replace_consumer(&mut self) -> anyhow::Result<()> {
+        tracing::warn!(
+            after = ?super::consumer::STALLED_AFTER,
+            "the mapping's consumer received nothing since a fault while records wait; replacing it"
+        );
+        let old = std::mem::replace(&mut self.consumer, Arc::new(join_group(&self.settings, &self.bootstrap_servers)?));
+        // Closing leaves the group: a broker round trip, off the runtime.
+        tokio::task::spawn_blocking(move || drop(old));
+        self.carry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        self.stats.consumer_restarts.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether the topic holds records past the committed offsets, asked on
+    /// the blocking pool; `false` while the broker does not answer.
+    async fn records_waiting(&self) -> bool {
+        let consumer = self.consumer.clone();
+        let topic = self.settings.topic.clone();
+        let earliest = matches!(self.settings.starting_position, super::settings::StartingPosition::TrimHorizon);
+        match tokio::task::spawn_blocking(move || behind(&consumer, &topic, earliest)).await {
+            Ok(Ok(waiting)) => waiting,
+            Ok(Err(e)) => {
+                tracing::info!(error = %e, "the broker does not answer yet; the consumer is kept");
+                false
+            }
+            Err(_) => false,
         }
     }
 

@@ -127,16 +127,18 @@ pub struct DeadLetterBatch<'a> {
 }
 
 impl DeadLetterBatch<'_> {
-    /// `<records key>/<first offset>-<last offset>.jsonl`, zero-padded so
-    /// listings sort by offset.
-    /// `<topic>-<partition>/<first offset>-<last offset>.jsonl`. The records
-    /// key comes from the payload: anything but the characters Kafka allows
-    /// in a topic name becomes `_`, and a leading `.` too, so no key (`../x`,
-    /// `a/b`, `..`) can name a place outside the sink's root or prefix.
+    /// `<topic>-<partition>/<lowest offset>-<highest offset>.jsonl`,
+    /// zero-padded so listings sort by offset: from the lowest and highest
+    /// offsets whatever the letters' order, so a later batch (whose letters
+    /// span other offsets) never takes the name of an object holding more.
+    /// The records key comes from the payload: anything but the characters
+    /// Kafka allows in a topic name becomes `_`, and a leading `.` too, so no
+    /// key (`../x`, `a/b`, `..`) can name a place outside the sink's root or
+    /// prefix.
     pub fn object_name(&self) -> String {
-        let first = self.letters.first().map_or(0, |l| l.offset);
-        let last = self.letters.last().map_or(0, |l| l.offset);
-        format!("{}/{first:020}-{last:020}.jsonl", safe_component(&self.records_key))
+        let lowest = self.letters.iter().map(|l| l.offset).min().unwrap_or(0);
+        let highest = self.letters.iter().map(|l| l.offset).max().unwrap_or(0);
+        format!("{}/{lowest:020}-{highest:020}.jsonl", safe_component(&self.records_key))
     }
 
     /// A copy that outlives the invocation's body.
@@ -238,6 +240,14 @@ mod tests {
             quarantined_at: 1,
             request_id: "q".into(),
         }
+    }
+
+    #[test]
+    fn an_object_is_named_from_its_lowest_and_highest_offsets_whatever_their_order() {
+        let at = |offset| DeadLetter { offset, ..letter("eyJhIjoxfQ==") };
+        // A conflicting ride (offset 2) found after poison at 5 and 9.
+        let batch = DeadLetterBatch { records_key: "t-0".into(), letters: vec![at(5), at(9), at(2)] };
+        assert_eq!(batch.object_name(), "t-0/00000000000000000002-00000000000000000009.jsonl");
     }
 
     #[test]

@@ -11,7 +11,10 @@
 //! each ride on its own, and tells a redelivery from a changed ride by the
 //! item it returns: duplicates are found by the write itself, never by a
 //! read per ride. Throttling, 5xx answers and lost connections are retried
-//! per ride with jittered backoff until the deadline.
+//! per ride with jittered backoff until the deadline, and each attempt is
+//! raced against it: a put DynamoDB has not answered by then (a stalled
+//! endpoint) is abandoned and the ride reported as not stored, so the
+//! function answers in time with exactly the rides to deliver again.
 
 use std::time::{Duration, Instant};
 
@@ -50,9 +53,19 @@ impl DynamoStore {
     async fn put(&self, ride: &RideToStore, consumed_at_ms: i64, deadline: Instant) -> Outcome {
         let mut backoff = FIRST_BACKOFF;
         loop {
-            let why = match self.attempt(ride, consumed_at_ms).await {
-                Attempt::Done(outcome) => return outcome,
-                Attempt::Retry(why) => why,
+            if Instant::now() >= deadline {
+                return Outcome::NotStored { reason: "not written: the invocation's deadline had passed".into() };
+            }
+            let attempt =
+                tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), self.attempt(ride, consumed_at_ms));
+            let why = match attempt.await {
+                Ok(Attempt::Done(outcome)) => return outcome,
+                Ok(Attempt::Retry(why)) => why,
+                Err(_) => {
+                    return Outcome::NotStored {
+                        reason: "DynamoDB had not answered by the invocation's deadline".into(),
+                    }
+                }
             };
             let wait = jittered(backoff);
             if Instant::now() + wait >= deadline {

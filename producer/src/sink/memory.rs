@@ -15,6 +15,8 @@ pub enum Scripted {
     FailEntries { positions: Vec<usize>, code: &'static str },
     /// Fail the whole call.
     FailCall(SinkError),
+    /// Never answer (a stalled endpoint).
+    Hang,
 }
 
 #[derive(Default)]
@@ -53,10 +55,13 @@ impl RecordSink for MemorySink {
     async fn put_records(&self, records: &[&OutboundRecord]) -> Result<Vec<EntryOutcome>, SinkError> {
         *lock(&self.calls) += 1;
         let step = lock(&self.script).pop_front();
+        if let Some(Scripted::Hang) = step {
+            return std::future::pending().await;
+        }
         let failing: Vec<usize> = match step {
             Some(Scripted::FailCall(error)) => return Err(error),
             Some(Scripted::FailEntries { ref positions, .. }) => positions.clone(),
-            None => Vec::new(),
+            Some(Scripted::Hang) | None => Vec::new(),
         };
         let mut written = lock(&self.written);
         let outcomes = records
