@@ -15,6 +15,10 @@ async fn region_credentials_and_endpoint_come_from_lambdas_variables() {
     std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1");
     std::env::set_var("AWS_MAX_ATTEMPTS", "1");
     let config = lambda_init::aws::load_from_env().await;
+    let timeouts = config.timeout_config().expect("timeouts");
+    assert_eq!(timeouts.operation_attempt_timeout(), Some(lambda_init::aws::ATTEMPT_TIMEOUT), "every attempt bounded");
+    assert_eq!(timeouts.operation_timeout(), Some(lambda_init::aws::OPERATION_TIMEOUT), "every call bounded");
+    assert_eq!(timeouts.connect_timeout(), Some(lambda_init::aws::CONNECT_TIMEOUT));
     assert_eq!(config.region().map(ToString::to_string).as_deref(), Some("eu-west-1"));
     let credentials = config.credentials_provider().expect("a provider").provide_credentials().await.expect("keys");
     assert_eq!(credentials.access_key_id(), "AKIDLAMBDA");
