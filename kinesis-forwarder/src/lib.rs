@@ -14,7 +14,7 @@ pub mod metrics;
 pub mod record;
 pub mod sink;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 
@@ -99,23 +99,17 @@ pub async fn handle<S: RecordSink>(
 }
 
 /// When to stop waiting for acknowledgements: Lambda's deadline
-/// (`deadline_ms`, ms since the epoch) less `margin`, and never more than
-/// `max_wait` from now. A deadline already past when the invocation starts
-/// is no deadline at all (`cargo lambda watch` hands one to every
-/// invocation); then `max_wait` alone bounds the wait.
+/// (`deadline_ms`, ms since the epoch) less `margin`
+/// ([`lambda_init::deadline::until`]), and never more than `max_wait` from
+/// now, which alone bounds the wait under `cargo lambda watch`.
 pub fn ack_deadline(deadline_ms: u64, margin: Duration, max_wait: Duration) -> Instant {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    let now = Instant::now();
-    let cap = now + max_wait;
-    match u64::try_from(u128::from(deadline_ms).saturating_sub(now_ms)).ok().filter(|left| *left > 0) {
-        Some(left) => (now + Duration::from_millis(left).saturating_sub(margin)).min(cap),
-        None => cap,
-    }
+    lambda_init::deadline::until(deadline_ms, margin, max_wait).min(Instant::now() + max_wait)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
     use crate::sink::memory::MemorySink;
 
     fn event(n: usize) -> KinesisEvent {

@@ -1,7 +1,8 @@
 //! What each Lambda sets up in its init phase, in one place for all of them:
 //! logging as Lambda's logging controls ask ([`logging`]), the AWS SDK
 //! configuration from Lambda's environment ([`aws`]) over one lean HTTPS
-//! stack ([`https`]), and numbers read from the environment ([`env`]).
+//! stack ([`https`]), numbers read from the environment ([`env`]) and an
+//! invocation's deadline ([`deadline`]).
 //!
 //! Both replace heavier defaults, for size and init time (BENCHMARKS.md,
 //! "The Lambda zips"): `lambda_runtime`'s subscriber filters with
@@ -9,6 +10,7 @@
 //! links HTTP/2 and AWS-LC beside the `ring` that rustls already brings.
 
 pub mod aws;
+pub mod deadline;
 pub mod env;
 pub mod https;
 pub mod logging;

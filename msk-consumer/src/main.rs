@@ -48,11 +48,11 @@ async fn main() -> anyhow::Result<()> {
     let handler = service_fn(move |event: LambdaEvent<()>| async move {
         let now_ms = msk_consumer::epoch_ms();
         // The runtime's deadline (ms since the epoch) less the margin to answer.
-        let left_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX).saturating_sub(now_ms);
-        let deadline = u64::try_from(left_ms).ok().map(|ms| {
-            std::time::Instant::now()
-                + std::time::Duration::from_millis(ms).saturating_sub(msk_consumer::DEADLINE_MARGIN)
-        });
+        let deadline = Some(lambda_init::deadline::until(
+            event.context.deadline,
+            msk_consumer::DEADLINE_MARGIN,
+            msk_consumer::DEFAULT_STORE_WINDOW,
+        ));
         let invocation = Invocation { request_id: event.context.request_id.clone(), now_ms, deadline };
         let Some(body) = handler_bodies.take(&invocation.request_id) else {
             return Err(Diagnostic {

@@ -77,12 +77,16 @@ impl From<ProducerError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// Converts the Lambda context's deadline (epoch milliseconds) into the
-/// instant after which no new `PutRecords` attempt starts.
+/// How long an invocation may keep sending when it has no usable deadline
+/// (`cargo lambda watch` hands out deadlines already past): the template's
+/// function timeout less its margin.
+pub const NO_DEADLINE_WINDOW: Duration = Duration::from_secs(25);
+
+/// The instant after which no new `PutRecords` attempt starts and no call is
+/// waited for: Lambda's deadline (epoch milliseconds) less `margin`
+/// ([`lambda_init::deadline::until`]).
 pub fn deadline_from_epoch_ms(deadline_ms: u64, margin: Duration) -> Instant {
-    let now_ms = epoch_ms();
-    let remaining = Duration::from_millis(deadline_ms.saturating_sub(u64::try_from(now_ms).unwrap_or(0)));
-    Instant::now() + remaining.saturating_sub(margin)
+    lambda_init::deadline::until(deadline_ms, margin, NO_DEADLINE_WINDOW)
 }
 
 pub fn epoch_ms() -> i64 {
@@ -206,11 +210,12 @@ mod tests {
     }
 
     #[test]
-    fn deadline_keeps_the_margin() {
+    fn deadline_keeps_the_margin_and_a_past_one_gets_the_window() {
         let deadline_ms = u64::try_from(epoch_ms()).unwrap_or(0) + 10_000;
         let d = deadline_from_epoch_ms(deadline_ms, Duration::from_secs(2));
         let left = d.saturating_duration_since(Instant::now());
         assert!(left <= Duration::from_secs(8) && left > Duration::from_secs(7), "{left:?}");
-        assert!(deadline_from_epoch_ms(0, Duration::ZERO) <= Instant::now());
+        let past = deadline_from_epoch_ms(0, Duration::ZERO).saturating_duration_since(Instant::now());
+        assert!(past > NO_DEADLINE_WINDOW - Duration::from_secs(1), "{past:?}");
     }
 }

@@ -1,0 +1,48 @@
+//! An invocation's deadline as an [`Instant`], one rule for every function:
+//! Lambda's deadline (the context's `deadline`, milliseconds since the
+//! epoch) less the margin the function keeps to answer. A deadline already
+//! past when the invocation starts is no deadline at all: Lambda never hands
+//! one out, `cargo lambda watch` hands one to every invocation; then
+//! `fallback` from now bounds the work instead.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub fn until(deadline_ms: u64, margin: Duration, fallback: Duration) -> Instant {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let now = Instant::now();
+    match u64::try_from(u128::from(deadline_ms).saturating_sub(now_ms)).ok().filter(|left| *left > 0) {
+        Some(left) => now + Duration::from_millis(left).saturating_sub(margin),
+        None => now + fallback,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn epoch_ms() -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
+    }
+
+    #[test]
+    fn the_deadline_keeps_the_margin() {
+        let d = until(epoch_ms() + 10_000, Duration::from_secs(2), Duration::from_secs(60));
+        let left = d.saturating_duration_since(Instant::now());
+        assert!(left <= Duration::from_secs(8) && left > Duration::from_secs(7), "{left:?}");
+    }
+
+    #[test]
+    fn a_deadline_already_past_is_replaced_by_the_fallback() {
+        for past in [0, epoch_ms() - 5_000] {
+            let d = until(past, Duration::from_secs(2), Duration::from_secs(30));
+            let left = d.saturating_duration_since(Instant::now());
+            assert!(left > Duration::from_secs(29) && left <= Duration::from_secs(30), "{left:?}");
+        }
+    }
+
+    #[test]
+    fn a_deadline_inside_the_margin_is_now() {
+        let d = until(epoch_ms() + 1_000, Duration::from_secs(2), Duration::from_secs(30));
+        assert!(d <= Instant::now());
+    }
+}
