@@ -1,7 +1,8 @@
 //! `infra destroy`: delete the stack (asking first), following its events,
-//! and with `--purge` empty and delete the artifacts bucket too. The
-//! dead-letter bucket is retained by its DeletionPolicy: poison records are
-//! evidence; delete it by hand once read.
+//! and with `--purge` empty and delete the artifacts bucket too. The rides
+//! table and the dead-letter bucket are retained by their DeletionPolicy
+//! (the pipeline's output, and evidence): destroy names both and how to
+//! delete them by hand.
 
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 
@@ -65,12 +66,22 @@ pub async fn destroy(clients: &Clients, stack_name: &StackName, args: &DestroyAr
                 "{message}\nfix the cause (often a resource changed outside the stack), then run destroy again"
             );
         }
-        println!("Stack {name} deleted. The dead-letter bucket is retained on purpose (see README).");
+        println!("Stack {name} deleted.\n{}", kept_on_purpose(name));
     }
     if let Some(bucket) = bucket {
         purge_bucket(&clients.s3, &bucket).await?;
     }
     Ok(())
+}
+
+/// What a deleted stack leaves behind, and how to delete it.
+pub fn kept_on_purpose(stack: &str) -> String {
+    format!(
+        "Kept on purpose (DeletionPolicy Retain), delete them when you no longer need them:\n\
+         - the rides table {stack}-rides (every ride stored): aws dynamodb delete-table --table-name {stack}-rides\n\
+         - the dead-letter bucket (poison records, discarded batches): empty it, then aws s3 rb s3://<bucket> \
+           (its name is the stack's DeadLetterBucket output; versioned, so delete every version)"
+    )
 }
 
 /// Deletes every object version and delete marker, then the bucket.

@@ -10,7 +10,7 @@ use infra::template::settings::Settings;
 use infra::template::{guard, render};
 use serde_json::{json, Value};
 
-const RULES: [&str; 20] = [
+const RULES: [&str; 22] = [
     "MSK_POLLERS_OUTBOUND_443",
     "MSK_POLLERS_BROKER_PORT_TO_ITSELF",
     "KAFKA_S3_DESTINATION_HAS_A_VPC_ENDPOINT",
@@ -31,6 +31,8 @@ const RULES: [&str; 20] = [
     "FORWARDER_MAPPING_RETRIES_UNTIL_KAFKA_TAKES_IT",
     "FORWARDER_EGRESS_TO_BROKERS_ONLY",
     "FORWARDER_ROLE_WRITES_THE_TOPIC",
+    "KAFKA_KEEPS_RIDES_SEVEN_DAYS",
+    "PRODUCER_IS_NEVER_RETRIED_WITH_NEW_RIDES",
 ];
 
 /// Rules of what came after the review (the forwarder hop): the template
@@ -177,6 +179,12 @@ fn broken(rule: &str) -> Value {
                 }
             }
         }
+        "KAFKA_KEEPS_RIDES_SEVEN_DAYS" => {
+            let properties = &mut r["KafkaConfiguration"]["Properties"]["ServerProperties"];
+            let seed = properties.as_str().expect("properties").replace("log.retention.hours=168", "log.retention.hours=8");
+            *properties = json!(seed);
+        }
+        "PRODUCER_IS_NEVER_RETRIED_WITH_NEW_RIDES" => remove(r, "ProducerInvokeConfig"),
         other => panic!("no fixture for {other}"),
     }
     t

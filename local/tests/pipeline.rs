@@ -97,6 +97,11 @@ async fn start_stack_on(
     broker: impl FnOnce(&std::path::Path) -> Broker,
     tweak: impl FnOnce(&mut StackOptions),
 ) -> LocalStack {
+    // LOCAL_LOG=local=info,librdkafka=debug (and LOCAL_KAFKA_DEBUG=cgrp,fetch) to see the mappings work.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("LOCAL_LOG"))
+        .with_test_writer()
+        .try_init();
     let mut options = StackOptions::new(std::env::temp_dir());
     options.rides_per_schedule = 500;
     tweak(&mut options);

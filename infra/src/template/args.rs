@@ -19,6 +19,11 @@ pub struct TemplateArgs {
     /// Topic the connector writes and the consumer reads.
     #[arg(long, default_value = "carrides")]
     pub topic: String,
+    /// Size the brokers' storage for this many Kinesis shards writing at
+    /// their limit for Kafka's whole 7-day retention (keep it at or above
+    /// the ShardCount you deploy).
+    #[arg(long, default_value_t = super::settings::DEFAULT_SHARDS)]
+    pub storage_for_shards: u32,
 }
 
 impl TemplateArgs {
@@ -28,6 +33,7 @@ impl TemplateArgs {
             replication_factor: self.replication_factor,
             partitions: self.partitions,
             topic: self.topic.clone(),
+            storage_sized_for_shards: self.storage_for_shards,
             ..Settings::default()
         }
     }

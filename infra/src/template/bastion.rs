@@ -14,6 +14,23 @@ use super::settings::Settings;
 pub const CONDITION: &str = "WithBastion";
 pub const INSTANCE: &str = "Bastion";
 
+/// What the SSM agent needs for Session Manager and nothing else (Session
+/// Manager user guide, "Verify or add instance permissions for Session
+/// Manager"): register the instance and open its session channels. Not
+/// `AmazonSSMManagedInstanceCore`, which also reads every SSM parameter and
+/// document of the account. None of these actions takes a resource.
+pub static SESSION_MANAGER_STATEMENT: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    json!({"Effect": "Allow", "Action": SESSION_MANAGER_ACTIONS, "Resource": "*"})
+});
+
+pub const SESSION_MANAGER_ACTIONS: [&str; 5] = [
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+];
+
 pub fn add(t: &mut Template, s: &Settings) {
     t.parameters.insert(
         "EnableBastion".into(),
@@ -22,9 +39,9 @@ pub fn add(t: &mut Template, s: &Settings) {
     );
     t.conditions.insert(CONDITION.into(), json!({"Fn::Equals": [{"Ref": "EnableBastion"}, "true"]}));
 
-    let mut bastion_role = role(
+    let bastion_role = role(
         "ec2.amazonaws.com",
-        vec![kafka_cluster_statement(
+        vec![SESSION_MANAGER_STATEMENT.clone(), kafka_cluster_statement(
             &[
                 "kafka-cluster:Connect",
                 "kafka-cluster:DescribeCluster",
@@ -38,12 +55,6 @@ pub fn add(t: &mut Template, s: &Settings) {
         )],
     )
     .when(CONDITION);
-    if let Some(props) = bastion_role.properties.as_object_mut() {
-        props.insert(
-            "ManagedPolicyArns".into(),
-            Value::Array(vec![sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")]),
-        );
-    }
     t.add("BastionRole", bastion_role);
     t.add(
         "BastionProfile",

@@ -102,6 +102,16 @@ pub fn add(t: &mut Template, s: &Settings) {
       .skip_check("CKV_AWS_18", "access logging would need a second bucket; dead letters are written only by the consumer role")
       .skip_check("CKV_AWS_145", "SSE-S3 encryption; a customer KMS key adds cost to a demo"));
 
+    // Dead letters hold ride data: refused over plain HTTP (S3 user guide,
+    // "Security best practices": deny aws:SecureTransport false).
+    t.add("DeadLetterBucketPolicy", Resource::new("AWS::S3::BucketPolicy", json!({
+        "Bucket": r#ref(DEAD_LETTERS),
+        "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [get_att(DEAD_LETTERS, "Arn"), sub(&format!("arn:${{AWS::Partition}}:s3:::${{{DEAD_LETTERS}}}/*"))],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+    })));
+
     t.add("ConsumerLogGroup", log_group("/aws/lambda/${AWS::StackName}-msk-consumer"));
     let dead_letter_objects = sub(&format!("arn:${{AWS::Partition}}:s3:::${{{DEAD_LETTERS}}}/*"));
     // The mapping uses the function's role: for an S3 on-failure destination

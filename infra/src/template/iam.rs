@@ -1,14 +1,20 @@
 //! Roles: one per function and per connector, each statement naming the
 //! resources it applies to. The only `"Resource": "*"` statements are for
-//! read-only EC2 lookups (functions and mappings in a VPC) and X-Ray trace
-//! uploads, which IAM cannot scope to a resource.
+//! read-only EC2 lookups (functions and mappings in a VPC), X-Ray trace
+//! uploads and the bastion's Session Manager channels, which IAM cannot
+//! scope to a resource.
 
 use serde_json::{json, Value};
 
 use super::model::{get_att, sub, Resource};
 
 /// Actions allowed on `"Resource": "*"`, because they take no other.
-pub const UNSCOPABLE_ACTIONS: [&str; 6] = [
+pub const UNSCOPABLE_ACTIONS: [&str; 11] = [
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeVpcs",
     "ec2:DescribeSubnets",

@@ -12,14 +12,41 @@ use super::settings::Settings;
 pub const CLUSTER: &str = "KafkaCluster";
 pub const TOPIC: &str = "RideTopic";
 
+/// How long Kafka keeps rides: MSK's default, 7 days. Far past the
+/// stream's 24 h, so a mapping stopped for a day (a bad deploy, an IAM
+/// change, a disabled mapping) loses nothing; the rides table's TTL is
+/// longer still (`events::rides_table`). A guard rule refuses less.
+pub const RETENTION_HOURS: u32 = 168;
+
+/// What one Kinesis shard can write at most (Kinesis quotas: 1 MiB/s or
+/// 1,000 records/s per shard): with the Camel hop or the forwarder, what
+/// reaches the topic is bounded by it.
+pub const SHARD_WRITE_MIB_PER_SECOND: u64 = 1;
+
+/// Each broker's storage: the stream writing flat out (every shard at its
+/// write limit, for `settings.storage_sized_for_shards` shards) for the
+/// whole retention, times the replicas each broker holds, plus a fifth for
+/// segments not yet deleted and the indexes: the topic cannot fill its
+/// disks before retention frees them. 2 shards, 2 replicas on 2 brokers:
+/// 2 MiB/s × 604,800 s × 2 / 2 × 1.2 = 1,418 GiB a broker.
+pub fn broker_storage_gib(s: &Settings) -> u64 {
+    let written_mib = u64::from(s.storage_sized_for_shards) * SHARD_WRITE_MIB_PER_SECOND * u64::from(RETENTION_HOURS) * 3_600;
+    let per_broker_mib = written_mib * u64::from(s.replication_factor) / u64::from(s.broker_count.max(1));
+    (per_broker_mib * 6 / 5).div_ceil(1024).clamp(1, MSK_MAX_VOLUME_GIB)
+}
+
+/// The largest EBS volume MSK gives a broker (MSK quotas).
+pub const MSK_MAX_VOLUME_GIB: u64 = 16_384;
+
 /// The seed's cluster configuration, corrected: topics are created on
-/// purpose with a replication factor the cluster can hold, and writes
-/// survive one broker down.
+/// purpose with a replication factor the cluster can hold, writes survive
+/// one broker down, and rides are kept 7 days (the seed's 8 hours would
+/// delete rides a stopped mapping had not consumed).
 pub fn server_properties(s: &Settings) -> String {
     [
         "auto.create.topics.enable=false".to_owned(),
         "delete.topic.enable=true".to_owned(),
-        "log.retention.hours=8".to_owned(),
+        format!("log.retention.hours={RETENTION_HOURS}"),
         format!("default.replication.factor={}", s.replication_factor),
         format!("min.insync.replicas={}", s.min_insync_replicas()),
         format!("num.partitions={}", s.partitions),
@@ -47,7 +74,7 @@ pub fn add(t: &mut Template, s: &Settings) {
             "InstanceType": r#ref("BrokerInstanceType"),
             "ClientSubnets": PRIVATE_SUBNETS.map(r#ref),
             "SecurityGroups": [r#ref(BROKER_SG)],
-            "StorageInfo": {"EBSStorageInfo": {"VolumeSize": 20}}},
+            "StorageInfo": {"EBSStorageInfo": {"VolumeSize": broker_storage_gib(s)}}},
         "ClientAuthentication": {"Sasl": {"Iam": {"Enabled": true}}, "Unauthenticated": {"Enabled": false}},
         "EncryptionInfo": {"EncryptionInTransit": {"ClientBroker": "TLS", "InCluster": true}},
         // The configuration's latest revision, so an edit to its properties
@@ -110,3 +137,19 @@ pub fn kafka_cluster_statement(actions: &[&str], topics: &[&str], groups: &[&str
 }
 
 pub const CLIENT_SECURITY_GROUP: &str = CLIENT_SG;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_brokers_hold_the_stream_flat_out_for_the_whole_retention() {
+        assert_eq!(broker_storage_gib(&Settings::default()), 1_418);
+        let more = Settings { storage_sized_for_shards: 4, broker_count: 4, replication_factor: 3, ..Settings::default() };
+        // 4 MiB/s × 604,800 s × 3 / 4 × 1.2 = 2,126.25 GiB.
+        assert_eq!(broker_storage_gib(&more), 2_127);
+        let huge = Settings { storage_sized_for_shards: 64, ..Settings::default() };
+        assert_eq!(broker_storage_gib(&huge), MSK_MAX_VOLUME_GIB, "capped at what MSK allows");
+        assert!(RETENTION_HOURS > super::super::stream::RETENTION_HOURS, "Kafka keeps rides longer than the stream");
+    }
+}

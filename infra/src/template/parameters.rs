@@ -4,6 +4,7 @@ use events::mapping::CONSUMER_MAPPING;
 use serde_json::json;
 
 use super::model::Template;
+use super::settings::DEFAULT_SHARDS;
 
 pub const ON_DEMAND: &str = "StreamOnDemand";
 
@@ -17,8 +18,8 @@ pub fn add(t: &mut Template) {
     let p = &mut t.parameters;
     p.insert(
         "ShardCount".into(),
-        json!({"Type": "Number", "Default": 2, "MinValue": 0, "MaxValue": 64,
-        "Description": "Kinesis shards; 0 makes the stream ON_DEMAND (billed per GB instead of per shard-hour)"}),
+        json!({"Type": "Number", "Default": DEFAULT_SHARDS, "MinValue": 0, "MaxValue": 64,
+        "Description": "Kinesis shards; 0 makes the stream ON_DEMAND (billed per GB instead of per shard-hour). The brokers' storage is sized for the shards given to `infra template --storage-for-shards` (default 2)"}),
     );
     p.insert(
         "BrokerInstanceType".into(),

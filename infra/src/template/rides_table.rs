@@ -1,6 +1,8 @@
 //! The rides table: every valid ride, once, keyed by its event id
 //! (`events::rides_table`), on demand, TTL on `expiresAt`, point-in-time
-//! recovery, encrypted at rest; deleted with the stack, like the stream.
+//! recovery, encrypted at rest. Retained when the stack is deleted (or the
+//! table replaced): it is the pipeline's output, and `infra destroy` says it
+//! kept it and how to delete it.
 
 use serde_json::json;
 
@@ -23,7 +25,7 @@ pub fn add(t: &mut Template) {
                 "SSESpecification": {"SSEEnabled": true}
             }),
         )
-        .disposable()
+        .retained()
         .skip_check(
             "CKV_AWS_119",
             "encrypted with the AWS managed key (SSEEnabled); a customer KMS key adds cost to a demo",

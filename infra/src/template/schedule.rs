@@ -1,5 +1,11 @@
 //! The producer's schedule: an EventBridge rule, whose scheduled-event
-//! payload is `events/samples/schedule-event.json`.
+//! payload is `events/samples/schedule-event.json`, and the producer's
+//! contract on failure: never retried. EventBridge invokes it
+//! asynchronously, and Lambda would retry a failed invocation twice by
+//! default; each retry would generate other rides rather than re-send the
+//! ones that failed. The rides not written are named in the function's
+//! ERROR log line and counted in its `RidesFailed` metric (alarmed), and the
+//! invocation still fails, so Lambda's `Errors` counts it.
 
 use serde_json::json;
 
@@ -16,6 +22,16 @@ pub fn add(t: &mut Template) {
         "ScheduleExpression": r#ref("ScheduleRate"),
         "State": "ENABLED",
         "Targets": [{"Id": "producer", "Arn": get_att(PRODUCER, "Arn")}]}),
+        ),
+    );
+    t.add(
+        "ProducerInvokeConfig",
+        Resource::new(
+            "AWS::Lambda::EventInvokeConfig",
+            json!({
+        "FunctionName": r#ref(PRODUCER),
+        "Qualifier": "$LATEST",
+        "MaximumRetryAttempts": 0}),
         ),
     );
     t.add(

@@ -6,6 +6,9 @@
 /// a multiple of it.
 pub const AZ_COUNT: u32 = 2;
 
+/// The stream's shards unless told otherwise (the `ShardCount` parameter's default).
+pub const DEFAULT_SHARDS: u32 = 2;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub broker_count: u32,
@@ -13,6 +16,11 @@ pub struct Settings {
     pub partitions: u32,
     pub topic: String,
     pub consumer_group_id: String,
+    /// The brokers' storage holds this many shards writing flat out for the
+    /// topic's whole retention (`kafka::broker_storage_gib`): the
+    /// `ShardCount` default. Deploying more shards than this needs a
+    /// re-render with a higher figure (`--storage-for-shards`).
+    pub storage_sized_for_shards: u32,
 }
 
 impl Default for Settings {
@@ -23,6 +31,7 @@ impl Default for Settings {
             partitions: 4,
             topic: "carrides".into(),
             consumer_group_id: "carrides-msk-consumer".into(),
+            storage_sized_for_shards: DEFAULT_SHARDS,
         }
     }
 }

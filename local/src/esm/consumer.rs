@@ -54,6 +54,16 @@ impl FaultClock {
 }
 
 impl ClientContext for FaultClock {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        use rdkafka::config::RDKafkaLogLevel as L;
+        match level {
+            L::Emerg | L::Alert | L::Critical | L::Error => tracing::error!(target: "librdkafka", fac, "{message}"),
+            L::Warning => tracing::warn!(target: "librdkafka", fac, "{message}"),
+            L::Notice | L::Info => tracing::info!(target: "librdkafka", fac, "{message}"),
+            L::Debug => tracing::debug!(target: "librdkafka", fac, "{message}"),
+        }
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!(error = %error, reason, "the mapping's consumer reported a fault");
         self.mark();
@@ -82,7 +92,12 @@ pub fn join_group(settings: &EsmSettings, bootstrap_servers: &str) -> anyhow::Re
         StartingPosition::TrimHorizon => "earliest",
         StartingPosition::Latest => "latest",
     };
-    let consumer: GroupConsumer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    // librdkafka's own debug contexts (`cgrp,fetch`...) into the log, target `librdkafka`.
+    if let Ok(contexts) = std::env::var("LOCAL_KAFKA_DEBUG") {
+        config.set("debug", contexts);
+    }
+    let consumer: GroupConsumer = config
         .set("bootstrap.servers", bootstrap_servers)
         .set("group.id", &settings.consumer_group_id)
         .set("enable.auto.commit", "false")
