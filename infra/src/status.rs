@@ -1,7 +1,8 @@
 //! `infra status`: is the pipeline running? The stack and its outputs, the
 //! consumer's event source mapping, the Camel connector, and how far behind
-//! the topic the consumer group is (Lambda's OffsetLag metric). Each part is
-//! reported on its own, so one missing permission does not hide the rest.
+//! the topic the consumer group is (Lambda's OffsetLag metric), and the
+//! state of every alarm (README, "Operating it"). Each part is reported on
+//! its own, so one missing permission does not hide the rest.
 
 use std::time::{Duration, SystemTime};
 
@@ -84,5 +85,35 @@ pub async fn status(clients: &Clients, stack_name: &StackName) -> anyhow::Result
         },
         Err(e) => println!("  unavailable: {}", describe(&e)),
     }
+    alarms(clients, name).await;
     Ok(())
+}
+
+/// Each of the stack's alarms (named `<stack>-<signal>`) and its state,
+/// those in ALARM first.
+async fn alarms(clients: &Clients, stack: &str) {
+    let prefix = format!("{stack}-");
+    println!("Alarms (README, \"Operating it\", says what each means and the first thing to do):");
+    let mut found = Vec::new();
+    let mut pages = clients.cloudwatch.describe_alarms().alarm_name_prefix(&prefix).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => found.extend(page.metric_alarms().iter().map(|a| {
+                let state = a.state_value().map(|s| s.as_str().to_owned()).unwrap_or_else(|| "?".into());
+                let name = a.alarm_name().unwrap_or_default().trim_start_matches(&prefix).to_owned();
+                (state != "ALARM", name, state)
+            })),
+            Err(e) => {
+                println!("  unavailable: {}", describe(&e));
+                return;
+            }
+        }
+    }
+    if found.is_empty() {
+        println!("  none (deployed before the alarms were added?)");
+    }
+    found.sort();
+    for (_, name, state) in found {
+        println!("  {state:<17} {name}");
+    }
 }

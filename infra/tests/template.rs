@@ -185,6 +185,11 @@ fn the_deployer_policy_covers_every_resource_type() {
             "AWS::Events::Rule" => &["events:PutRule", "events:PutTargets"],
             "AWS::S3::Bucket" => &["s3:CreateBucket", "s3:PutEncryptionConfiguration"],
             "AWS::S3::BucketPolicy" => &["s3:PutBucketPolicy"],
+            "AWS::SNS::Topic" => &["sns:CreateTopic"],
+            "AWS::SNS::Subscription" => &["sns:Subscribe"],
+            "AWS::Logs::MetricFilter" => &["logs:PutMetricFilter"],
+            "AWS::CloudWatch::Alarm" => &["cloudwatch:PutMetricAlarm"],
+            "AWS::CloudWatch::Dashboard" => &["cloudwatch:PutDashboard"],
             "AWS::Lambda::EventInvokeConfig" => &["lambda:PutFunctionEventInvokeConfig"],
             "Custom::KafkaTopic" => &["lambda:InvokeFunction"],
             _ => return None,
@@ -227,4 +232,23 @@ fn the_local_broker_is_the_deployed_kafka_version() {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/kafka/pom.xml")).expect("pom");
     let local = pom.split("<kafka.version>").nth(1).and_then(|r| r.split('<').next()).expect("kafka.version");
     assert!(local.starts_with(&format!("{deployed}.")), "local Kafka {local}, template default {deployed}.x");
+}
+
+/// The README's "Operating it" table is the alarms' own definitions
+/// rendered (`UPDATE_GOLDEN=1` rewrites it between its markers).
+#[test]
+fn the_readme_explains_every_alarm() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(&path).expect("README");
+    let (start, end) = ("<!-- alarms:start -->\n", "<!-- alarms:end -->");
+    let table = infra::template::alarms::operating_table(&Settings::default());
+    let (Some(from), Some(to)) = (readme.find(start), readme.find(end)) else {
+        panic!("README.md needs the {start:?} and {end:?} markers in its \"Operating it\" section")
+    };
+    let current = &readme[from + start.len()..to];
+    if std::env::var_os("UPDATE_GOLDEN").is_some() && current != table {
+        std::fs::write(&path, format!("{}{table}{}", &readme[..from + start.len()], &readme[to..])).expect("write README");
+        return;
+    }
+    assert_eq!(current, table, "README's alarm table is stale: run UPDATE_GOLDEN=1 cargo test -p infra --test template");
 }

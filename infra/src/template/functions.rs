@@ -170,7 +170,10 @@ pub fn add(t: &mut Template, s: &Settings) {
                 "FunctionResponseTypes": if mapping.report_batch_item_failures { json!(["ReportBatchItemFailures"]) } else { json!([]) },
                 "BisectBatchOnFunctionError": mapping.bisect_batch_on_function_error,
                 "MaximumRetryAttempts": mapping.maximum_retry_attempts,
-                "DestinationConfig": {"OnFailure": {"Destination": get_att(DEAD_LETTERS, "Arn")}}
+                "DestinationConfig": {"OnFailure": {"Destination": get_att(DEAD_LETTERS, "Arn")}},
+                // Its event and error counts (polled, invoked, dropped, sent on
+                // failure), beside the OffsetLag Lambda publishes anyway.
+                "MetricsConfig": {"Metrics": ["EventCount", "ErrorCount"]}
             }),
         )
         .depends_on(TOPIC)

@@ -1,6 +1,7 @@
 //! The CloudFormation template of the whole pipeline, built by one module
 //! per concern and serialised once.
 
+pub mod alarms;
 pub mod args;
 pub mod bastion;
 pub mod connector;
@@ -38,6 +39,7 @@ pub fn render(settings: &Settings) -> Result<Template, SettingsError> {
     forwarder::add(&mut t, settings);
     connector::add(&mut t, settings);
     bastion::add(&mut t, settings);
+    alarms::add(&mut t, settings);
     t.output("StreamName", "Kinesis stream the producer writes", r#ref(stream::STREAM));
     t.output("ClusterArn", "MSK cluster", r#ref(kafka::CLUSTER));
     t.output("BootstrapBrokers", "IAM bootstrap brokers (port 9098)", get_att(kafka::TOPIC, "BootstrapBrokersSaslIam"));

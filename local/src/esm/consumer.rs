@@ -139,10 +139,12 @@ pub fn behind(consumer: &GroupConsumer, topic: &str, earliest: bool) -> KafkaRes
 }
 
 /// Whether a consumer that last received a record at `last_record` and
-/// last reported a fault at `last_fault` has wedged: the fault came after the
-/// last record and [`STALLED_AFTER`] has passed since.
-pub fn stalled(last_record: Instant, last_fault: Option<Instant>, now: Instant) -> bool {
-    last_fault.is_some_and(|fault| fault >= last_record && now.saturating_duration_since(fault) >= STALLED_AFTER)
+/// last reported a fault at `last_fault` may have wedged: the fault came
+/// after the last record and [`STALLED_AFTER`] has passed since, and since
+/// the last time it was asked about (`last_asked`).
+pub fn stalled(last_record: Instant, last_fault: Option<Instant>, last_asked: Option<Instant>, now: Instant) -> bool {
+    let quiet = |since: Instant| now.saturating_duration_since(since) >= STALLED_AFTER;
+    last_fault.is_some_and(|fault| fault >= last_record && quiet(fault)) && last_asked.is_none_or(quiet)
 }
 
 #[cfg(test)]
@@ -150,12 +152,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_consumer_is_replaced_only_when_silent_long_after_a_fault() {
+    fn a_consumer_is_asked_about_only_when_silent_long_after_a_fault() {
         let start = Instant::now();
         let later = |s| start + Duration::from_secs(s);
-        assert!(!stalled(start, None, later(600)), "no fault: an idle topic is not a stall");
-        assert!(!stalled(later(10), Some(later(5)), later(600)), "records came after the fault");
-        assert!(!stalled(start, Some(later(5)), later(34)), "not yet silent for 30 s after the fault");
-        assert!(stalled(start, Some(later(5)), later(35)), "silent 30 s after a fault");
+        assert!(!stalled(start, None, None, later(600)), "no fault: an idle topic is not a stall");
+        assert!(!stalled(later(10), Some(later(5)), None, later(600)), "records came after the fault");
+        assert!(!stalled(start, Some(later(5)), None, later(34)), "not yet silent for 30 s after the fault");
+        assert!(stalled(start, Some(later(5)), None, later(35)), "silent 30 s after a fault");
+        assert!(!stalled(start, Some(later(5)), Some(later(35)), later(50)), "asked 15 s ago");
+        assert!(stalled(start, Some(later(5)), Some(later(35)), later(65)), "asked again after another 30 s");
     }
 }

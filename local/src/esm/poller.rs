@@ -82,15 +82,16 @@ impl EsmPoller {
     pub async fn run(mut self) -> anyhow::Result<()> {
         let mut positions: BTreeMap<(String, i32), i64> = BTreeMap::new();
         let mut last_record = Instant::now();
+        let mut last_asked = None;
         loop {
             let batch = match self.next_batch().await {
                 Ok(batch) if batch.is_empty() => {
-                    if stalled(last_record, self.consumer.context().last_fault(), Instant::now()) {
+                    if stalled(last_record, self.consumer.context().last_fault(), last_asked, Instant::now()) {
                         if self.records_waiting().await {
                             self.replace_consumer()?;
+                            last_record = Instant::now();
                         }
-                        // Asked again no sooner than another quiet spell.
-                        last_record = Instant::now();
+                        last_asked = Some(Instant::now());
                     }
                     continue;
                 }
