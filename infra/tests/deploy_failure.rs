@@ -87,7 +87,13 @@ fn prebuilt_zips(lambda_dir: std::path::PathBuf) -> PackageArgs {
 fn deploy_args(package: PackageArgs) -> DeployArgs {
     DeployArgs {
         package,
-        template: TemplateArgs { brokers: 2, replication_factor: 2, partitions: 4, topic: "carrides".into() },
+        template: TemplateArgs {
+            brokers: 2,
+            replication_factor: 2,
+            partitions: 4,
+            topic: "carrides".into(),
+            storage_for_shards: 2,
+        },
         template_file: None,
         parameters: vec![],
         yes: true,

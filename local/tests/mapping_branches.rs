@@ -360,3 +360,49 @@ async fn with_no_destination_exhausted_records_are_skipped_and_the_mapping_moves
     let after: BTreeSet<Record> = seen.iter().filter(|b| !b.contains(&poison)).flatten().copied().collect();
     assert!(after.contains(&(0, 2)) && after.contains(&(0, 3)), "records after the skipped one delivered: {seen:?}");
 }
+
+/// The question the mapping asks before replacing a consumer that went quiet
+/// after a fault (`local::esm::consumer`), against the real broker: records
+/// past the group's committed offsets are waiting; once committed, none are.
+#[tokio::test]
+async fn records_past_the_committed_offsets_are_seen_waiting_and_none_once_committed() {
+    use local::esm::consumer::{behind, join_group};
+    use rdkafka::consumer::{CommitMode, Consumer};
+    let topic = "behind";
+    topic_with_records(topic, 2, 3).await;
+    let settings = settings(topic, None);
+    let consumer = Arc::new(join_group(&settings, &kafka().bootstrap_servers()).expect("consumer"));
+    // The group's coordinator takes a moment to load (NotCoordinator until
+    // then): an error is the mapping's "ask again later"; here, ask again.
+    let ask = |consumer: Arc<local::esm::consumer::GroupConsumer>| async move {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let asking = consumer.clone();
+            match tokio::task::spawn_blocking(move || behind(&asking, topic, true)).await.expect("task") {
+                Ok(waiting) => return waiting,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("not yet: {e}");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => panic!("the broker never answered: {e}"),
+            }
+        }
+    };
+    assert!(ask(consumer.clone()).await, "nothing committed: 6 records wait");
+    // Committing as the group's member: once it has its partitions.
+    let joined = Instant::now() + Duration::from_secs(30);
+    while consumer.assignment().map_or(0, |a| a.count()) < 2 {
+        assert!(Instant::now() < joined, "the consumer never got its partitions");
+        let _ = tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await;
+    }
+    let mut offsets = rdkafka::TopicPartitionList::new();
+    for partition in 0..2 {
+        offsets.add_partition_offset(topic, partition, rdkafka::Offset::Offset(3)).expect("offset");
+    }
+    let committing = consumer.clone();
+    tokio::task::spawn_blocking(move || committing.commit(&offsets, CommitMode::Sync))
+        .await
+        .expect("task")
+        .expect("committed");
+    assert!(!ask(consumer).await, "everything committed: nothing waits");
+}

@@ -88,6 +88,9 @@ pub struct BatchSummary {
     pub stored: usize,
     /// Rides whose event id is stored with other content: dead-lettered.
     pub conflicting: usize,
+    /// Rides the table did not take by the deadline: reported for delivery
+    /// again (`batchItemFailures`).
+    pub not_stored: usize,
     pub value_bytes: usize,
     pub latency_ms: Option<Latency>,
     pub rides_per_pickup: BTreeMap<String, u32>,
@@ -172,7 +175,7 @@ pub async fn handle<D: DeadLetterSink, S: RideStore>(
 ) -> Result<ConsumerResponse, ConsumerError> {
     let (mut stats, mut quarantine, rides) = process_batch(event, invocation, &deps.config);
     let mut unhandled: Vec<ItemIdentifier> = Vec::new();
-    let (mut duplicates, mut stored, mut conflicting) = (stats.duplicates, 0, 0);
+    let (mut duplicates, mut stored, mut conflicting, mut not_stored_count) = (stats.duplicates, 0, 0, 0);
     let deadline = invocation.deadline.unwrap_or_else(|| std::time::Instant::now() + DEFAULT_STORE_WINDOW);
     if let Some(store) = &deps.store {
         let mut outcomes = store.store(&rides.rides, invocation.now_ms, deadline).await.into_iter();
@@ -205,9 +208,11 @@ pub async fn handle<D: DeadLetterSink, S: RideStore>(
                 Outcome::NotStored { reason } => not_stored.push((found, reason)),
             }
         }
+        not_stored_count = not_stored.len();
         if let Some((_, reason)) = not_stored.first() {
             tracing::error!(count = not_stored.len(), reason = %reason, "rides not stored");
             if !deps.config.partial_batch_response {
+                metrics::rides_not_stored(not_stored.len());
                 return Err(ConsumerError::RidesNotStored { count: not_stored.len(), reason: reason.clone() });
             }
             unhandled.extend(not_stored.iter().map(|(found, _)| ItemIdentifier {
@@ -262,6 +267,7 @@ pub async fn handle<D: DeadLetterSink, S: RideStore>(
         duplicates,
         stored,
         conflicting,
+        not_stored: not_stored_count,
         value_bytes: stats.value_bytes,
         latency_ms: stats.latency(),
         rides_per_pickup: stats.rides_per_pickup(),
@@ -393,6 +399,7 @@ fn log_summary(summary: &BatchSummary, request_id: &str) {
         duplicates = summary.duplicates,
         stored = summary.stored,
         conflicting = summary.conflicting,
+        not_stored = summary.not_stored,
         value_bytes = summary.value_bytes,
         latency_p50_ms = latency.p50,
         latency_p99_ms = latency.p99,

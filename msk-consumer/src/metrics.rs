@@ -7,8 +7,10 @@ use crate::BatchSummary;
 pub const NAMESPACE: &str = "CarRides/Consumer";
 
 /// `DuplicateRides`: deliveries of rides already stored (redundant ones);
-/// `ConflictingRides`: rides whose event id is stored with other content.
-const COUNTS: [&str; 8] = [
+/// `ConflictingRides`: rides whose event id is stored with other content;
+/// `RidesNotStored`: rides the table did not take by the deadline (delivered
+/// again by the mapping; alarmed).
+const COUNTS: [&str; 9] = [
     "Records",
     "Rides",
     "PoisonRecords",
@@ -17,6 +19,7 @@ const COUNTS: [&str; 8] = [
     "StoredRides",
     "ConflictingRides",
     "DeadLetterObjects",
+    "RidesNotStored",
 ];
 const LATENCIES: [&str; 3] = ["LatencyP50", "LatencyP99", "LatencyMax"];
 
@@ -36,9 +39,23 @@ pub fn init() -> Result<&'static metrics_cloudwatch_embedded::Collector, metrics
     Ok(collector)
 }
 
+/// Rides not stored in an invocation that fails (no summary is recorded then).
+pub fn rides_not_stored(count: usize) {
+    metrics::counter!("RidesNotStored").increment(count as u64);
+}
+
 pub fn record(s: &BatchSummary) {
-    let counts =
-        [s.records, s.rides, s.poison, s.tombstones, s.duplicates, s.stored, s.conflicting, s.dead_letters.len()];
+    let counts = [
+        s.records,
+        s.rides,
+        s.poison,
+        s.tombstones,
+        s.duplicates,
+        s.stored,
+        s.conflicting,
+        s.dead_letters.len(),
+        s.not_stored,
+    ];
     for (name, value) in COUNTS.into_iter().zip(counts) {
         metrics::counter!(name).increment(value as u64);
     }
