@@ -252,3 +252,22 @@ fn the_readme_explains_every_alarm() {
     }
     assert_eq!(current, table, "README's alarm table is stale: run UPDATE_GOLDEN=1 cargo test -p infra --test template");
 }
+
+/// What a stack delete keeps, and how the dead letters are reached: the
+/// rides table (the pipeline's output) and the dead-letter bucket are
+/// retained; the bucket refuses requests not made over TLS.
+#[test]
+fn the_rides_table_is_kept_and_the_dead_letters_need_tls() {
+    let template: Value = serde_json::from_str(&render(&Settings::default()).expect("render").to_json()).expect("json");
+    let r = &template["Resources"];
+    for kept in ["RidesTable", "DeadLetterBucket"] {
+        assert_eq!(r[kept]["DeletionPolicy"], "Retain", "{kept}");
+        assert_eq!(r[kept]["UpdateReplacePolicy"], "Retain", "{kept}");
+    }
+    let policy = &r["DeadLetterBucketPolicy"]["Properties"];
+    assert_eq!(policy["Bucket"]["Ref"], "DeadLetterBucket");
+    let deny = &policy["PolicyDocument"]["Statement"][0];
+    assert_eq!(deny["Effect"], "Deny");
+    assert_eq!(deny["Condition"]["Bool"]["aws:SecureTransport"], "false");
+    assert_eq!(deny["Resource"].as_array().map(Vec::len), Some(2), "the bucket and its objects");
+}

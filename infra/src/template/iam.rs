@@ -7,6 +7,7 @@
 use serde_json::{json, Value};
 
 use super::model::{get_att, sub, Resource};
+use super::network::VPC;
 
 /// Actions allowed on `"Resource": "*"`, because they take no other.
 pub const UNSCOPABLE_ACTIONS: [&str; 11] = [
@@ -50,8 +51,10 @@ pub fn logs_statement(log_group: &str) -> Value {
 
 /// What Lambda needs for a function (or an MSK mapping's pollers) in a VPC,
 /// the actions of AWS's `AWSLambdaVPCAccessExecutionRole`: network interfaces
-/// created, deleted and given addresses in this account and region only, and
-/// the read-only lookups, which take no resource.
+/// created, deleted and given addresses in this stack's VPC only (EC2's
+/// `ec2:Vpc` condition key, which the network interface, subnet and security
+/// group resources of these actions carry), and the read-only lookups,
+/// which take no resource.
 pub const VPC_ENI_ACTIONS: [&str; 4] = [
     "ec2:CreateNetworkInterface",
     "ec2:DeleteNetworkInterface",
@@ -62,9 +65,25 @@ pub const VPC_ENI_ACTIONS: [&str; 4] = [
 pub fn vpc_eni_statements() -> [Value; 2] {
     [
         json!({"Effect": "Allow", "Action": VPC_ENI_ACTIONS,
-            "Resource": sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*")}),
+            "Resource": sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*"),
+            "Condition": {"ArnEquals": {"ec2:Vpc": sub(&format!(
+                "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:vpc/${{{VPC}}}"))}}}),
         json!({"Effect": "Allow",
             "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
             "Resource": "*"}),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_interfaces_are_managed_in_the_stacks_vpc_only() {
+        let [managed, _] = vpc_eni_statements();
+        assert_eq!(
+            managed["Condition"]["ArnEquals"]["ec2:Vpc"]["Fn::Sub"],
+            "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/${Vpc}"
+        );
+    }
 }
