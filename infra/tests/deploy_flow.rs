@@ -187,6 +187,7 @@ async fn deploy_redeploy_update_status_logs_and_destroy_against_moto() {
     let (out, err) = text(&destroy);
     assert!(destroy.status.success(), "destroy failed:\n{out}\n{err}");
     assert!(out.contains("Stack kml-test deleted"), "{out}");
+    assert!(out.contains("the rides table kml-test-rides") && out.contains("delete-table"), "what it kept: {out}");
     assert!(
         out.contains(&format!("Artifacts bucket {bucket} deleted (4 objects)")) || out.contains("deleted ("),
         "{out}"

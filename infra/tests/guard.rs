@@ -182,7 +182,8 @@ fn broken(rule: &str) -> Value {
         }
         "KAFKA_KEEPS_RIDES_SEVEN_DAYS" => {
             let properties = &mut r["KafkaConfiguration"]["Properties"]["ServerProperties"];
-            let seed = properties.as_str().expect("properties").replace("log.retention.hours=168", "log.retention.hours=8");
+            let seed =
+                properties.as_str().expect("properties").replace("log.retention.hours=168", "log.retention.hours=8");
             *properties = json!(seed);
         }
         "PRODUCER_IS_NEVER_RETRIED_WITH_NEW_RIDES" => remove(r, "ProducerInvokeConfig"),

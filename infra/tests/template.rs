@@ -247,10 +247,14 @@ fn the_readme_explains_every_alarm() {
     };
     let current = &readme[from + start.len()..to];
     if std::env::var_os("UPDATE_GOLDEN").is_some() && current != table {
-        std::fs::write(&path, format!("{}{table}{}", &readme[..from + start.len()], &readme[to..])).expect("write README");
+        std::fs::write(&path, format!("{}{table}{}", &readme[..from + start.len()], &readme[to..]))
+            .expect("write README");
         return;
     }
-    assert_eq!(current, table, "README's alarm table is stale: run UPDATE_GOLDEN=1 cargo test -p infra --test template");
+    assert_eq!(
+        current, table,
+        "README's alarm table is stale: run UPDATE_GOLDEN=1 cargo test -p infra --test template"
+    );
 }
 
 /// What a stack delete keeps, and how the dead letters are reached: the

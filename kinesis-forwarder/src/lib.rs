@@ -109,8 +109,8 @@ pub fn ack_deadline(deadline_ms: u64, margin: Duration, max_wait: Duration) -> I
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{SystemTime, UNIX_EPOCH};
     use crate::sink::memory::MemorySink;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     fn event(n: usize) -> KinesisEvent {
         let records: Vec<_> = (0..n)

@@ -15,6 +15,7 @@ pub mod process;
 pub mod proxy;
 pub mod report;
 pub mod schedule;
+pub mod signals;
 pub mod stack;
 pub mod stalled;
 pub mod state;

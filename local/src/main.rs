@@ -473,6 +473,10 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
         (None, None) => {}
     }
     println!("mapping               the template's: {}", stack.esm_settings().describe());
+    println!("alarms                the template's, as this run would have raised them (README, \"Operating it\"):");
+    for line in local::signals::lines(&stack, &report) {
+        println!("{line}");
+    }
     println!("(details: {})", run_dir.display());
     std::fs::write(run_dir.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     state::remove(&data_dir);

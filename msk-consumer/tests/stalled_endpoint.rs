@@ -53,7 +53,11 @@ async fn stalled_table_and_bucket_still_get_an_answer_before_the_deadline_with_e
     let payload = sample("msk-poison.json");
     for partial in [true, false] {
         let deps = Deps {
-            config: Config { rides_table: Some("rides".into()), partial_batch_response: partial, ..Config::with_dead_letter_dir("unused") },
+            config: Config {
+                rides_table: Some("rides".into()),
+                partial_batch_response: partial,
+                ..Config::with_dead_letter_dir("unused")
+            },
             dead_letters: S3Sink::new(aws_sdk_s3::Client::new(&aws), "dead-letters", "dead-letters/"),
             store: Some(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), "rides", 86_400)),
         };
@@ -97,7 +101,11 @@ impl RideStore for ForgetfulStore {
 async fn a_ride_the_store_gave_no_outcome_for_is_reported_never_acknowledged() {
     let payload = sample("msk-many-partitions.json");
     let deps = Deps {
-        config: Config { rides_table: Some("rides".into()), partial_batch_response: true, ..Config::with_dead_letter_dir("unused") },
+        config: Config {
+            rides_table: Some("rides".into()),
+            partial_batch_response: true,
+            ..Config::with_dead_letter_dir("unused")
+        },
         dead_letters: msk_consumer::dead_letter::memory::MemorySink::new(),
         store: Some(ForgetfulStore),
     };

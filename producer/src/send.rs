@@ -125,9 +125,11 @@ async fn send_batch<S: RecordSink>(
     let mut last_error: Vec<(String, String)> = Vec::new();
     loop {
         if Instant::now() >= options.deadline {
-            report.failed.extend(pending.iter().map(|&i| {
-                failed(&records[i], DEADLINE_PASSED, "not sent: the invocation's deadline had passed")
-            }));
+            report.failed.extend(
+                pending
+                    .iter()
+                    .map(|&i| failed(&records[i], DEADLINE_PASSED, "not sent: the invocation's deadline had passed")),
+            );
             return report;
         }
         let attempt: Vec<&OutboundRecord> = pending.iter().map(|&i| &records[i]).collect();

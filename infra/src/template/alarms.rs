@@ -111,7 +111,11 @@ fn stack_function(name: &str) -> Dim {
     Dim::Sub(format!("${{AWS::StackName}}-{name}"))
 }
 
-fn own_metric(namespace: &'static str, metric: &'static str, function: &str) -> (&'static str, &'static str, Vec<(&'static str, Dim)>) {
+fn own_metric(
+    namespace: &'static str,
+    metric: &'static str,
+    function: &str,
+) -> (&'static str, &'static str, Vec<(&'static str, Dim)>) {
     (namespace, metric, vec![("Function", Dim::Literal(function.to_owned()))])
 }
 

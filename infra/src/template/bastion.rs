@@ -19,9 +19,8 @@ pub const INSTANCE: &str = "Bastion";
 /// Manager"): register the instance and open its session channels. Not
 /// `AmazonSSMManagedInstanceCore`, which also reads every SSM parameter and
 /// document of the account. None of these actions takes a resource.
-pub static SESSION_MANAGER_STATEMENT: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
-    json!({"Effect": "Allow", "Action": SESSION_MANAGER_ACTIONS, "Resource": "*"})
-});
+pub static SESSION_MANAGER_STATEMENT: std::sync::LazyLock<Value> =
+    std::sync::LazyLock::new(|| json!({"Effect": "Allow", "Action": SESSION_MANAGER_ACTIONS, "Resource": "*"}));
 
 pub const SESSION_MANAGER_ACTIONS: [&str; 5] = [
     "ssm:UpdateInstanceInformation",
@@ -41,18 +40,21 @@ pub fn add(t: &mut Template, s: &Settings) {
 
     let bastion_role = role(
         "ec2.amazonaws.com",
-        vec![SESSION_MANAGER_STATEMENT.clone(), kafka_cluster_statement(
-            &[
-                "kafka-cluster:Connect",
-                "kafka-cluster:DescribeCluster",
-                "kafka-cluster:DescribeTopic",
-                "kafka-cluster:ReadData",
-                "kafka-cluster:DescribeGroup",
-                "kafka-cluster:AlterGroup",
-            ],
-            &[&s.topic],
-            &["bastion-*"],
-        )],
+        vec![
+            SESSION_MANAGER_STATEMENT.clone(),
+            kafka_cluster_statement(
+                &[
+                    "kafka-cluster:Connect",
+                    "kafka-cluster:DescribeCluster",
+                    "kafka-cluster:DescribeTopic",
+                    "kafka-cluster:ReadData",
+                    "kafka-cluster:DescribeGroup",
+                    "kafka-cluster:AlterGroup",
+                ],
+                &[&s.topic],
+                &["bastion-*"],
+            ),
+        ],
     )
     .when(CONDITION);
     t.add("BastionRole", bastion_role);

@@ -17,6 +17,8 @@ pub const TOPIC: &str = "RideTopic";
 /// change, a disabled mapping) loses nothing; the rides table's TTL is
 /// longer still (`events::rides_table`). A guard rule refuses less.
 pub const RETENTION_HOURS: u32 = 168;
+// Kafka keeps rides longer than the stream: checked when it builds.
+const _: () = assert!(RETENTION_HOURS > super::stream::RETENTION_HOURS);
 
 /// What one Kinesis shard can write at most (Kinesis quotas: 1 MiB/s or
 /// 1,000 records/s per shard): with the Camel hop or the forwarder, what
@@ -30,7 +32,8 @@ pub const SHARD_WRITE_MIB_PER_SECOND: u64 = 1;
 /// disks before retention frees them. 2 shards, 2 replicas on 2 brokers:
 /// 2 MiB/s × 604,800 s × 2 / 2 × 1.2 = 1,418 GiB a broker.
 pub fn broker_storage_gib(s: &Settings) -> u64 {
-    let written_mib = u64::from(s.storage_sized_for_shards) * SHARD_WRITE_MIB_PER_SECOND * u64::from(RETENTION_HOURS) * 3_600;
+    let written_mib =
+        u64::from(s.storage_sized_for_shards) * SHARD_WRITE_MIB_PER_SECOND * u64::from(RETENTION_HOURS) * 3_600;
     let per_broker_mib = written_mib * u64::from(s.replication_factor) / u64::from(s.broker_count.max(1));
     (per_broker_mib * 6 / 5).div_ceil(1024).clamp(1, MSK_MAX_VOLUME_GIB)
 }
@@ -145,11 +148,11 @@ mod tests {
     #[test]
     fn the_brokers_hold_the_stream_flat_out_for_the_whole_retention() {
         assert_eq!(broker_storage_gib(&Settings::default()), 1_418);
-        let more = Settings { storage_sized_for_shards: 4, broker_count: 4, replication_factor: 3, ..Settings::default() };
+        let more =
+            Settings { storage_sized_for_shards: 4, broker_count: 4, replication_factor: 3, ..Settings::default() };
         // 4 MiB/s × 604,800 s × 3 / 4 × 1.2 = 2,126.25 GiB.
         assert_eq!(broker_storage_gib(&more), 2_127);
         let huge = Settings { storage_sized_for_shards: 64, ..Settings::default() };
         assert_eq!(broker_storage_gib(&huge), MSK_MAX_VOLUME_GIB, "capped at what MSK allows");
-        assert!(RETENTION_HOURS > super::super::stream::RETENTION_HOURS, "Kafka keeps rides longer than the stream");
     }
 }

@@ -30,7 +30,9 @@ use aws_smithy_runtime_api::client::retries::ErrorKind;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::{capture_connection, CaptureConnection, HttpConnector as TcpConnector, HttpInfo};
+use hyper_util::client::legacy::connect::{
+    capture_connection, CaptureConnection, HttpConnector as TcpConnector, HttpInfo,
+};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
@@ -155,8 +157,8 @@ pub fn plain_http_only_to_loopback(uri: &http::Uri) -> Result<(), HttpsError> {
         return Ok(());
     }
     let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback =
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if loopback {
         Ok(())
     } else {

@@ -46,6 +46,10 @@ pub struct EsmStats {
     pub assigned: std::sync::atomic::AtomicBool,
     /// Consumers replaced after wedging past a fault ([`super::consumer`]).
     pub consumer_restarts: AtomicU64,
+    /// Kinesis mapping: the largest age of a batch's newest record when it
+    /// was invoked (ms), what `GetRecords.IteratorAgeMilliseconds` reports
+    /// and the `HopBehind` alarm watches.
+    pub max_iterator_age_ms: AtomicU64,
 }
 
 pub struct EsmPoller {

@@ -126,6 +126,12 @@ impl Source for ShardSource {
     }
 
     fn event(&self, records: &[StreamRecord]) -> Vec<u8> {
+        if let Some(newest) = records.last() {
+            let age = newest.arrival.elapsed().unwrap_or(Duration::ZERO);
+            self.stats
+                .max_iterator_age_ms
+                .fetch_max(u64::try_from(age.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        }
         event_json(records).into_bytes()
     }
 
