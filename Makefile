@@ -170,7 +170,7 @@ package: tools ## AWS: build the Lambdas (arm64), fetch the Camel plugin, upload
 deploy: tools ## AWS: package, then create/update the stack via a change set (asks first), following its events
 	$(INFRA) deploy $(INFRA_ARGS)
 
-status: ## AWS: stack outputs, event source mapping, connector state, consumer lag
+status: ## AWS: stack outputs, event source mapping, connector state, consumer lag, alarm states
 	$(INFRA) status $(INFRA_ARGS)
 
 logs: ## AWS: producer, consumer and connector logs (INFRA_ARGS="--follow --since 30m")
