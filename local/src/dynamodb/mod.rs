@@ -68,14 +68,43 @@ pub async fn create_rides_table(client: &Client, name: &str) -> anyhow::Result<(
     Ok(())
 }
 
-/// Every item of `table` (a paginated scan).
+/// Every item of `table` (a paginated scan). moto's server answers a scan
+/// that meets concurrent writes with a 500 now and then (its table changes
+/// under the iteration, past the SDK's three attempts in a busy run): the
+/// whole scan is tried again, a few times, on a server error.
 pub async fn scan(client: &Client, table: &str) -> anyhow::Result<Vec<HashMap<String, AttributeValue>>> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match scan_once(client, table).await {
+            Ok(items) => return Ok(items),
+            Err((error, server)) if server && tries < SCAN_TRIES => {
+                tracing::warn!(table, tries, error = %error, "scan failed on the server's side; scanning again");
+                tokio::time::sleep(std::time::Duration::from_millis(250 * tries)).await;
+            }
+            Err((error, _)) => return Err(error),
+        }
+    }
+}
+
+const SCAN_TRIES: u64 = 8;
+
+/// One paginated scan; on failure, whether the server was at fault (5xx).
+async fn scan_once(
+    client: &Client,
+    table: &str,
+) -> Result<Vec<HashMap<String, AttributeValue>>, (anyhow::Error, bool)> {
     let mut items = Vec::new();
     let mut pages = client.scan().table_name(table).into_paginator().items().send();
     while let Some(item) = pages.next().await {
-        items.push(
-            item.map_err(|e| anyhow::anyhow!("scanning {table}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?,
-        );
+        match item {
+            Ok(item) => items.push(item),
+            Err(e) => {
+                let server = e.raw_response().is_some_and(|r| r.status().is_server_error());
+                let message = aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string();
+                return Err((anyhow::anyhow!("scanning {table}: {message}"), server));
+            }
+        }
     }
     Ok(items)
 }
