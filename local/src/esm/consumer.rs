@@ -2,14 +2,14 @@
 //!
 //! librdkafka reconnects by itself after a broker outage, but a consumer that
 //! lived through one (its session timed out, its fetches timed out) has been
-//! seen, intermittently, to come back with its partitions assigned and never
-//! fetch again: the pipeline test that freezes Kafka for 60 s caught it once
-//! in CI (the mapping polled nothing for 7 minutes while the topic held 20,000
-//! records), and it is a known open report (fede1024/rust-rdkafka#597,
-//! "Consumer doesn't consume after broker reconnect (sometimes)"). Lambda's
-//! mapping is a managed poller that AWS replaces when it fails; the emulation
-//! does the same, narrowly: a consumer that reported a fault and has received
-//! nothing in [`STALLED_AFTER`] since is asked whether the topic holds records
+//! seen, intermittently, to come back and never fetch again, with or without
+//! a fault reported first: the pipeline test that freezes Kafka for 60 s
+//! caught it in CI (the mapping polled nothing for 7 minutes while the topic
+//! held 20,000 records), and it is a known open report
+//! (fede1024/rust-rdkafka#597, "Consumer doesn't consume after broker
+//! reconnect (sometimes)"). Lambda's mapping is a managed poller that AWS
+//! replaces when it fails; the emulation does the same, narrowly: a consumer
+//! that has made no progress in [`STALLED_AFTER`] is asked whether the topic holds records
 //! past the group's committed offsets ([`behind`]: the broker must answer, so
 //! a consumer is never replaced while Kafka is still away); if it does, the
 //! consumer is closed and a new one joins the group from the committed offsets
@@ -19,7 +19,6 @@
 //! the runtime's threads (a close on a runtime thread during the outage once
 //! stalled the very timers that end it).
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
@@ -33,27 +32,14 @@ use super::settings::{EsmSettings, StartingPosition};
 pub const STALLED_AFTER: Duration = Duration::from_secs(30);
 
 /// The consumer the mapping polls.
-pub type GroupConsumer = StreamConsumer<FaultClock>;
+pub type GroupConsumer = StreamConsumer<ConsumerLog>;
 
-/// Remembers when the client last reported a fault: a global error (broker
-/// down, request timed out) or partitions taken away.
+/// The consumer's context: librdkafka's logs, global errors and rebalances
+/// into the mapping's log (the first thing to read when it stalls).
 #[derive(Default)]
-pub struct FaultClock {
-    last_fault: Mutex<Option<Instant>>,
-}
+pub struct ConsumerLog;
 
-impl FaultClock {
-    fn mark(&self) {
-        *self.last_fault.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
-    }
-
-    /// When the last fault was reported, if any.
-    pub fn last_fault(&self) -> Option<Instant> {
-        *self.last_fault.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-impl ClientContext for FaultClock {
+impl ClientContext for ConsumerLog {
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
         use rdkafka::config::RDKafkaLogLevel as L;
         match level {
@@ -66,21 +52,18 @@ impl ClientContext for FaultClock {
 
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!(error = %error, reason, "the mapping's consumer reported a fault");
-        self.mark();
     }
 }
 
-impl ConsumerContext for FaultClock {
+impl ConsumerContext for ConsumerLog {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(partitions) => tracing::info!(partitions = partitions.count(), "partitions assigned"),
             Rebalance::Revoke(partitions) => {
                 tracing::warn!(partitions = partitions.count(), "partitions revoked");
-                self.mark();
             }
             Rebalance::Error(e) => {
                 tracing::warn!(error = %e, "rebalance failed");
-                self.mark();
             }
         }
     }
@@ -103,7 +86,7 @@ pub fn join_group(settings: &EsmSettings, bootstrap_servers: &str) -> anyhow::Re
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", reset)
         .set("session.timeout.ms", "10000")
-        .create_with_context(FaultClock::default())?;
+        .create_with_context(ConsumerLog::default())?;
     consumer.subscribe(&[&settings.topic])?;
     Ok(consumer)
 }
@@ -138,13 +121,15 @@ pub fn behind(consumer: &GroupConsumer, topic: &str, earliest: bool) -> KafkaRes
     Ok(false)
 }
 
-/// Whether a consumer that last received a record at `last_record` and
-/// last reported a fault at `last_fault` may have wedged: the fault came
-/// after the last record and [`STALLED_AFTER`] has passed since, and since
-/// the last time it was asked about (`last_asked`).
-pub fn stalled(last_record: Instant, last_fault: Option<Instant>, last_asked: Option<Instant>, now: Instant) -> bool {
+/// Whether a consumer that last made progress (received a record, or
+/// finished delivering a batch) at `last_progress` should be asked about:
+/// [`STALLED_AFTER`] has passed since, and since it was last asked
+/// (`last_asked`). Asking is cheap and answers "no" on an idle topic; no
+/// fault report is required, since a wedged consumer has been seen to report
+/// none.
+pub fn stalled(last_progress: Instant, last_asked: Option<Instant>, now: Instant) -> bool {
     let quiet = |since: Instant| now.saturating_duration_since(since) >= STALLED_AFTER;
-    last_fault.is_some_and(|fault| fault >= last_record && quiet(fault)) && last_asked.is_none_or(quiet)
+    quiet(last_progress) && last_asked.is_none_or(quiet)
 }
 
 #[cfg(test)]
@@ -152,14 +137,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_consumer_is_asked_about_only_when_silent_long_after_a_fault() {
+    fn a_consumer_is_asked_about_only_after_a_quiet_spell_and_not_again_within_one() {
         let start = Instant::now();
         let later = |s| start + Duration::from_secs(s);
-        assert!(!stalled(start, None, None, later(600)), "no fault: an idle topic is not a stall");
-        assert!(!stalled(later(10), Some(later(5)), None, later(600)), "records came after the fault");
-        assert!(!stalled(start, Some(later(5)), None, later(34)), "not yet silent for 30 s after the fault");
-        assert!(stalled(start, Some(later(5)), None, later(35)), "silent 30 s after a fault");
-        assert!(!stalled(start, Some(later(5)), Some(later(35)), later(50)), "asked 15 s ago");
-        assert!(stalled(start, Some(later(5)), Some(later(35)), later(65)), "asked again after another 30 s");
+        assert!(!stalled(start, None, later(29)), "not yet quiet for 30 s");
+        assert!(stalled(start, None, later(30)), "quiet for 30 s");
+        assert!(!stalled(start, Some(later(30)), later(50)), "asked 20 s ago");
+        assert!(stalled(start, Some(later(30)), later(60)), "asked again after another 30 s");
+        assert!(!stalled(later(45), Some(later(30)), later(60)), "progress since");
     }
 }

@@ -85,24 +85,22 @@ impl EsmPoller {
     /// Polls and delivers batches until the task is aborted.
     pub async fn run(mut self) -> anyhow::Result<()> {
         let mut positions: BTreeMap<(String, i32), i64> = BTreeMap::new();
-        let mut last_record = Instant::now();
+        // The last progress: a record received or a batch delivered.
+        let mut last_progress = Instant::now();
         let mut last_asked = None;
         loop {
             let batch = match self.next_batch().await {
                 Ok(batch) if batch.is_empty() => {
-                    if stalled(last_record, self.consumer.context().last_fault(), last_asked, Instant::now()) {
+                    if stalled(last_progress, last_asked, Instant::now()) {
                         if self.records_waiting().await {
                             self.replace_consumer()?;
-                            last_record = Instant::now();
+                            last_progress = Instant::now();
                         }
                         last_asked = Some(Instant::now());
                     }
                     continue;
                 }
-                Ok(batch) => {
-                    last_record = Instant::now();
-                    batch
-                }
+                Ok(batch) => batch,
                 Err(e) => {
                     // A broker outage: keep polling, librdkafka reconnects.
                     tracing::warn!(error = %e, "poll failed; retrying");
@@ -111,6 +109,8 @@ impl EsmPoller {
                 }
             };
             self.deliver(batch.clone()).await?;
+            // Delivery can take minutes (retries): progress, not a stall.
+            last_progress = Instant::now();
             // Offsets are committed only after the batch was handled, and
             // asynchronously: a synchronous commit blocks its thread until
             // the group coordinator answers, which with the broker down is
