@@ -86,7 +86,7 @@ pub fn join_group(settings: &EsmSettings, bootstrap_servers: &str) -> anyhow::Re
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", reset)
         .set("session.timeout.ms", "10000")
-        .create_with_context(ConsumerLog::default())?;
+        .create_with_context(ConsumerLog)?;
     consumer.subscribe(&[&settings.topic])?;
     Ok(consumer)
 }
