@@ -11,8 +11,10 @@
 //! replaces when it fails; the emulation does the same, narrowly: a consumer
 //! that has made no progress in [`STALLED_AFTER`] is asked whether the topic holds records
 //! past the group's committed offsets ([`behind`]: the broker must answer, so
-//! a consumer is never replaced while Kafka is still away); if it does, the
-//! consumer is closed and a new one joins the group from the committed offsets
+//! a consumer is never replaced while Kafka is still away); if it does at two
+//! questions [`STALLED_AFTER`] apart with no progress between them (records
+//! that just reached an idle topic wait for a moment too), the consumer is
+//! closed and a new one joins the group from the committed offsets
 //! (at-least-once: what was delivered but not yet committed comes again,
 //! which the consumer's idempotent store absorbs). Both the question and the
 //! close block on the broker, so both run on tokio's blocking pool, never on

@@ -88,13 +88,23 @@ impl EsmPoller {
         // The last progress: a record received or a batch delivered.
         let mut last_progress = Instant::now();
         let mut last_asked = None;
+        // When records were first seen waiting with no progress since.
+        let mut waiting_since: Option<Instant> = None;
         loop {
             let batch = match self.next_batch().await {
                 Ok(batch) if batch.is_empty() => {
                     if stalled(last_progress, last_asked, Instant::now()) {
-                        if self.records_waiting().await {
-                            self.replace_consumer()?;
-                            last_progress = Instant::now();
+                        // Records that just arrived on an idle topic wait too,
+                        // for a moment: replace only a consumer that left
+                        // them waiting from one question to the next.
+                        let waiting = self.records_waiting().await;
+                        match waiting_since {
+                            Some(since) if waiting && since > last_progress => {
+                                self.replace_consumer()?;
+                                last_progress = Instant::now();
+                                waiting_since = None;
+                            }
+                            _ => waiting_since = waiting.then(Instant::now),
                         }
                         last_asked = Some(Instant::now());
                     }
