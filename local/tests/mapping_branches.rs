@@ -366,25 +366,29 @@ async fn with_no_destination_exhausted_records_are_skipped_and_the_mapping_moves
 /// past the group's committed offsets are waiting; once committed, none are.
 #[tokio::test]
 async fn records_past_the_committed_offsets_are_seen_waiting_and_none_once_committed() {
-    use local::esm::consumer::{behind, join_group};
+    use local::esm::consumer::{behind, join_group, off_runtime, ANSWER_WITHIN};
     use rdkafka::consumer::{CommitMode, Consumer};
     let topic = "behind";
     topic_with_records(topic, 2, 3).await;
     let settings = settings(topic, None);
-    let consumer = Arc::new(join_group(&settings, &kafka().bootstrap_servers()).expect("consumer"));
+    let bootstrap = kafka().bootstrap_servers();
+    let consumer = Arc::new(join_group(&settings, &bootstrap).expect("consumer"));
     // The group's coordinator takes a moment to load (NotCoordinator until
     // then): an error is the mapping's "ask again later"; here, ask again.
-    let ask = |consumer: Arc<local::esm::consumer::GroupConsumer>| async move {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let asking = consumer.clone();
-            match tokio::task::spawn_blocking(move || behind(&asking, topic, true)).await.expect("task") {
-                Ok(waiting) => return waiting,
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("not yet: {e}");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ask = |_member: Arc<local::esm::consumer::GroupConsumer>| {
+        let (settings, bootstrap) = (settings.clone(), bootstrap.clone());
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let (settings, bootstrap) = (settings.clone(), bootstrap.clone());
+                match off_runtime(ANSWER_WITHIN, move || behind(&settings, &bootstrap)).await.expect("an answer") {
+                    Ok(waiting) => return waiting,
+                    Err(e) if Instant::now() < deadline => {
+                        eprintln!("not yet: {e}");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    Err(e) => panic!("the broker never answered: {e}"),
                 }
-                Err(e) => panic!("the broker never answered: {e}"),
             }
         }
     };
@@ -405,4 +409,21 @@ async fn records_past_the_committed_offsets_are_seen_waiting_and_none_once_commi
         .expect("task")
         .expect("committed");
     assert!(!ask(consumer).await, "everything committed: nothing waits");
+}
+
+/// A broker call that never returns is given up on after its limit, and it
+/// does not keep the runtime (a test's, the demo's) from shutting down.
+#[test]
+fn a_broker_call_that_never_returns_is_given_up_on_and_holds_no_runtime_open() {
+    use local::esm::consumer::off_runtime;
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (_never, hang) = std::sync::mpsc::channel::<()>();
+    let answer = runtime.block_on(off_runtime(Duration::from_millis(200), move || hang.recv().is_ok()));
+    assert_eq!(answer, None, "no answer within the limit");
+    let (dropped, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(runtime);
+        let _ = dropped.send(());
+    });
+    assert!(done.recv_timeout(Duration::from_secs(30)).is_ok(), "the runtime shut down with the call still blocked");
 }

@@ -16,10 +16,17 @@
 //! that just reached an idle topic wait for a moment too), the consumer is
 //! closed and a new one joins the group from the committed offsets
 //! (at-least-once: what was delivered but not yet committed comes again,
-//! which the consumer's idempotent store absorbs). Both the question and the
-//! close block on the broker, so both run on tokio's blocking pool, never on
-//! the runtime's threads (a close on a runtime thread during the outage once
-//! stalled the very timers that end it).
+//! which the consumer's idempotent store absorbs).
+//!
+//! The question is asked by a client of its own, never by the consumer in
+//! doubt (a wedged consumer's own calls can fail or never return, and then it
+//! would be kept forever). Both the question and the close block on the
+//! broker for as long as librdkafka decides, so both run on a thread of their
+//! own ([`off_runtime`]): never on the runtime's threads (a close on one
+//! during the outage once stalled the very timers that end it), and not on
+//! tokio's blocking pool either, which a runtime waits for when it shuts down
+//! (one call that never returned kept a test process alive until CI's
+//! timeout).
 
 use std::time::{Duration, Instant};
 
@@ -96,11 +103,22 @@ pub fn join_group(settings: &EsmSettings, bootstrap_servers: &str) -> anyhow::Re
 /// How long each question to the broker may take.
 const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Whether `topic` holds records past the group's committed offsets (where
-/// nothing is committed, past the start `earliest` names). Blocks on the
-/// broker: call it from the blocking pool. An error (the broker still away)
-/// is an answer too: wait.
-pub fn behind(consumer: &GroupConsumer, topic: &str, earliest: bool) -> KafkaResult<bool> {
+/// How long the mapping waits for an answer from [`behind`] (three questions).
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(20);
+
+/// Whether the mapping's topic holds records past its group's committed
+/// offsets (where nothing is committed, past the start the mapping's
+/// starting position names), asked by a client of its own that joins no
+/// group. Blocks on the broker: call it through [`off_runtime`]. An error
+/// (the broker still away) is an answer too: wait.
+pub fn behind(settings: &EsmSettings, bootstrap_servers: &str) -> KafkaResult<bool> {
+    let earliest = matches!(settings.starting_position, StartingPosition::TrimHorizon);
+    let topic = settings.topic.as_str();
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap_servers)
+        .set("group.id", &settings.consumer_group_id)
+        .set("enable.auto.commit", "false")
+        .create()?;
     let metadata = consumer.fetch_metadata(Some(topic), ASK_TIMEOUT)?;
     let mut partitions = TopicPartitionList::new();
     for found in metadata.topics().iter().filter(|t| t.name() == topic) {
@@ -121,6 +139,29 @@ pub fn behind(consumer: &GroupConsumer, topic: &str, earliest: bool) -> KafkaRes
         }
     }
     Ok(false)
+}
+
+/// Runs `work`, which may block on the broker, on a detached thread of its
+/// own and waits at most `limit` for its answer (`None`: none came). The
+/// thread ends when `work` does, or with the process.
+pub async fn off_runtime<T: Send + 'static>(limit: Duration, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("esm-broker-call".to_owned())
+        .spawn(move || {
+            let _ = answer.send(work());
+        })
+        .ok()?;
+    tokio::time::timeout(limit, answered).await.ok()?.ok()
+}
+
+/// Closes `consumer` (leaving its group: a broker round trip, or a wait for
+/// one that never comes) on a detached thread of its own.
+pub fn close_detached(consumer: GroupConsumer) {
+    let spawned = std::thread::Builder::new().name("esm-consumer-close".to_owned()).spawn(move || drop(consumer));
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no thread to close the replaced consumer on; it is leaked");
+    }
 }
 
 /// Whether a consumer that last made progress (received a record, or

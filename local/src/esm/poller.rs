@@ -11,7 +11,7 @@ use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Headers, Message, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::consumer::{behind, join_group, stalled, GroupConsumer};
+use super::consumer::{behind, close_detached, join_group, off_runtime, stalled, GroupConsumer, ANSWER_WITHIN};
 use super::delivery::{GiveUp, RetryPolicy, Source};
 use super::invoke::FunctionInvoker;
 use super::settings::EsmSettings;
@@ -54,9 +54,8 @@ pub struct EsmStats {
 
 pub struct EsmPoller {
     settings: EsmSettings,
-    /// Shared with the blocking pool, which asks the broker about it and
-    /// closes it when it is replaced ([`super::consumer`]).
-    consumer: Arc<GroupConsumer>,
+    /// Replaced when it wedges ([`super::consumer`]).
+    consumer: GroupConsumer,
     invoker: FunctionInvoker,
     bootstrap_servers: String,
     stats: Arc<EsmStats>,
@@ -71,7 +70,7 @@ impl EsmPoller {
         invoker: FunctionInvoker,
         stats: Arc<EsmStats>,
     ) -> anyhow::Result<Self> {
-        let consumer = Arc::new(join_group(&settings, bootstrap_servers)?);
+        let consumer = join_group(&settings, bootstrap_servers)?;
         Ok(Self {
             settings,
             consumer,
@@ -150,27 +149,28 @@ impl EsmPoller {
             after = ?super::consumer::STALLED_AFTER,
             "the mapping's consumer received nothing since a fault while records wait; replacing it"
         );
-        let old = std::mem::replace(&mut self.consumer, Arc::new(join_group(&self.settings, &self.bootstrap_servers)?));
-        // Closing leaves the group: a broker round trip, off the runtime.
-        tokio::task::spawn_blocking(move || drop(old));
+        let old = std::mem::replace(&mut self.consumer, join_group(&self.settings, &self.bootstrap_servers)?);
+        close_detached(old);
         self.carry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         self.stats.consumer_restarts.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    /// Whether the topic holds records past the committed offsets, asked on
-    /// the blocking pool; `false` while the broker does not answer.
+    /// Whether the topic holds records past the committed offsets, asked
+    /// off the runtime by a client of its own; `false` while the broker does
+    /// not answer.
     async fn records_waiting(&self) -> bool {
-        let consumer = self.consumer.clone();
-        let topic = self.settings.topic.clone();
-        let earliest = matches!(self.settings.starting_position, super::settings::StartingPosition::TrimHorizon);
-        match tokio::task::spawn_blocking(move || behind(&consumer, &topic, earliest)).await {
-            Ok(Ok(waiting)) => waiting,
-            Ok(Err(e)) => {
+        let (settings, bootstrap) = (self.settings.clone(), self.bootstrap_servers.clone());
+        match off_runtime(ANSWER_WITHIN, move || behind(&settings, &bootstrap)).await {
+            Some(Ok(waiting)) => waiting,
+            Some(Err(e)) => {
                 tracing::info!(error = %e, "the broker does not answer yet; the consumer is kept");
                 false
             }
-            Err(_) => false,
+            None => {
+                tracing::info!(within = ?ANSWER_WITHIN, "no answer from the broker; the consumer is kept");
+                false
+            }
         }
     }
 
