@@ -92,11 +92,7 @@ macro_rules! on_both_hops {
 /// waits for every blocking task, however long: once a test that had already
 /// failed never ended).
 fn run(test: impl std::future::Future<Output = ()>) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(test)));
     runtime.shutdown_timeout(Duration::from_secs(10));
     if let Err(panic) = outcome {
