@@ -10,7 +10,8 @@
 //! fails concurrent ones. A conditional put costs one write unit, settles
 //! each ride on its own, and tells a redelivery from a changed ride by the
 //! item it returns: duplicates are found by the write itself, never by a
-//! read per ride. Throttling, 5xx answers and lost connections are retried
+//! read per ride (an emulator that refuses without the item, dynalite, costs
+//! one consistent read per refusal). Throttling, 5xx answers and lost connections are retried
 //! per ride with jittered backoff until the deadline, and each attempt is
 //! raced against it: a put DynamoDB has not answered by then (a stalled
 //! endpoint) is abandoned and the ride reported as not stored, so the
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use futures::StreamExt;
 
 use super::{copy_outcome, first_copies, item, Outcome, RideStore, RideToStore};
@@ -98,23 +99,13 @@ impl DynamoStore {
             return Attempt::Retry(message);
         };
         if let PutItemError::ConditionalCheckFailedException(failed) = service {
-            let Some(stored) = failed.item().filter(|item| !item.is_empty()) else {
+            return match failed.item().filter(|item| !item.is_empty()) {
+                Some(stored) => Attempt::Done(compared(ride, stored)),
                 // DynamoDB returns it when asked; an emulator may not
-                // (dynalite). Without it a changed ride cannot be told from
-                // a redelivery: take it as stored rather than quarantine
-                // every redelivery.
-                tracing::warn!(
-                    event_id = %ride.event_id,
-                    "the table refused a stored ride without returning it; counted as already stored, content not compared"
-                );
-                return Attempt::Done(Outcome::AlreadyStored);
+                // (dynalite): then read it, so a changed ride is still told
+                // from a redelivery.
+                None => self.read_stored(ride).await,
             };
-            let differs = item::differs(ride, stored);
-            return Attempt::Done(if differs.is_empty() {
-                Outcome::AlreadyStored
-            } else {
-                Outcome::Conflicting { differs }
-            });
         }
         let throttled = matches!(
             service,
@@ -132,6 +123,41 @@ impl DynamoStore {
         // this invocation will not help; the batch fails and the mapping's
         // retry (or the dead-letter path) takes over.
         Attempt::Done(Outcome::NotStored { reason: message })
+    }
+}
+
+impl DynamoStore {
+    /// The stored item under the ride's event id, read consistently (one
+    /// read, only where a refusal did not carry the item), compared with
+    /// the ride.
+    async fn read_stored(&self, ride: &RideToStore) -> Attempt {
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(item::EVENT_ID, AttributeValue::S(ride.event_id.to_string()))
+            .consistent_read(true)
+            .send()
+            .await;
+        match read {
+            Ok(found) => match found.item().filter(|item| !item.is_empty()) {
+                Some(stored) => Attempt::Done(compared(ride, stored)),
+                // Gone since the refusal (expired): write it again.
+                None => Attempt::Retry("refused as stored, then not found".into()),
+            },
+            Err(e) => Attempt::Retry(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string()),
+        }
+    }
+}
+
+/// A refused ride against the item stored under its event id: the same
+/// ride delivered again, or different content under one id.
+fn compared(ride: &RideToStore, stored: &std::collections::HashMap<String, AttributeValue>) -> Outcome {
+    let differs = item::differs(ride, stored);
+    if differs.is_empty() {
+        Outcome::AlreadyStored
+    } else {
+        Outcome::Conflicting { differs }
     }
 }
 
