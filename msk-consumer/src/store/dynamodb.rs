@@ -11,11 +11,12 @@
 //! each ride on its own, and tells a redelivery from a changed ride by the
 //! item it returns: duplicates are found by the write itself, never by a
 //! read per ride (an emulator that refuses without the item, dynalite, costs
-//! one consistent read per refusal). Throttling, 5xx answers and lost connections are retried
-//! per ride with jittered backoff until the deadline, and each attempt is
-//! raced against it: a put DynamoDB has not answered by then (a stalled
-//! endpoint) is abandoned and the ride reported as not stored, so the
-//! function answers in time with exactly the rides to deliver again.
+//! one consistent read per refusal). Throttling, 5xx answers and lost
+//! connections are retried per ride with jittered backoff until the
+//! deadline, and each attempt is raced against it: a put DynamoDB has not
+//! answered by then (a stalled endpoint) is abandoned and the ride reported
+//! as not stored, so the function answers in time with exactly the rides to
+//! deliver again.
 
 use std::time::{Duration, Instant};
 
@@ -124,9 +125,7 @@ impl DynamoStore {
         // retry (or the dead-letter path) takes over.
         Attempt::Done(Outcome::NotStored { reason: message })
     }
-}
 
-impl DynamoStore {
     /// The stored item under the ride's event id, read consistently (one
     /// read, only where a refusal did not carry the item), compared with
     /// the ride.
