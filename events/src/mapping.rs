@@ -22,6 +22,14 @@ pub struct ConsumerMapping {
     /// `FunctionResponseTypes: [ReportBatchItemFailures]`, and the consumer's
     /// `PARTIAL_BATCH_RESPONSE=true` that goes with it.
     pub report_batch_item_failures: bool,
+    /// `ProvisionedPollerConfig.MinimumPollers`.
+    pub minimum_pollers: u32,
+    /// `ProvisionedPollerConfig.MaximumPollers`: an event poller runs up to
+    /// five invocations at once, and Lambda caps the pollers at the topic's
+    /// partition count to keep each partition in order (Lambda guide,
+    /// "Apache Kafka event poller scaling modes"); two pollers cover the
+    /// default eight partitions.
+    pub maximum_pollers: u32,
 }
 
 pub const CONSUMER_MAPPING: ConsumerMapping = ConsumerMapping {
@@ -31,6 +39,8 @@ pub const CONSUMER_MAPPING: ConsumerMapping = ConsumerMapping {
     maximum_retry_attempts: 10,
     bisect_batch_on_function_error: true,
     report_batch_item_failures: true,
+    minimum_pollers: 1,
+    maximum_pollers: 2,
 };
 
 impl ConsumerMapping {

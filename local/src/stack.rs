@@ -328,6 +328,7 @@ pub fn esm_settings(options: &StackOptions) -> EsmSettings {
     settings.maximum_retry_attempts = mapping.maximum_retry_attempts;
     settings.bisect_batch_on_function_error = mapping.bisect_batch_on_function_error;
     settings.report_batch_item_failures = mapping.report_batch_item_failures;
+    settings.maximum_pollers = mapping.maximum_pollers;
     settings.on_failure = Some(on_failure_dir(options));
     settings
 }

@@ -38,6 +38,8 @@ enum Answer {
     Failures(Vec<Record>),
     /// HTTP 429 `TooManyRequestsException`: the function was not run.
     Throttled,
+    /// Success after running this long.
+    OkAfter(Duration),
 }
 
 /// Every batch the function was invoked with, in order.
@@ -50,17 +52,34 @@ async fn scripted_function(topic: &'static str, script: Arc<Script>) -> (String,
 
 /// [`scripted_function`] on `port` (0: any free port).
 async fn scripted_function_on(port: u16, topic: &'static str, script: Arc<Script>) -> (String, Seen) {
+    let (endpoint, seen, _) = serve(port, topic, script).await;
+    (endpoint, seen)
+}
+
+/// Invocations in flight: now, and the most at once.
+#[derive(Default)]
+struct InFlight {
+    now: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+/// [`scripted_function`], also counting the invocations in flight.
+async fn serve(port: u16, topic: &'static str, script: Arc<Script>) -> (String, Seen, Arc<InFlight>) {
+    let in_flight = Arc::new(InFlight::default());
+    let counter = in_flight.clone();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
     let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
     let seen: Seen = Arc::default();
     let log = seen.clone();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let (log, script) = (log.clone(), script.clone());
+            let (log, script, counter) = (log.clone(), script.clone(), counter.clone());
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let (log, script) = (log.clone(), script.clone());
+                    let (log, script, counter) = (log.clone(), script.clone(), counter.clone());
                     async move {
+                        let now = counter.now.fetch_add(1, Ordering::SeqCst) + 1;
+                        counter.peak.fetch_max(now, Ordering::SeqCst);
                         let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                         let event: Value = serde_json::from_slice(&body).unwrap_or_default();
                         let mut batch: Vec<Record> = Vec::new();
@@ -88,10 +107,15 @@ async fn scripted_function_on(port: u16, topic: &'static str, script: Arc<Script
                                 response = response.status(429).header("X-Amzn-ErrorType", "TooManyRequestsException");
                                 r#"{"Type":"User","message":"Rate Exceeded."}"#.to_owned()
                             }
+                            Answer::OkAfter(pause) => {
+                                tokio::time::sleep(pause).await;
+                                "{}".to_owned()
+                            }
                             Answer::Failures(records) => serde_json::json!({"batchItemFailures": records.iter().map(|(p, o)|
                                 serde_json::json!({"itemIdentifier": {"partition": format!("{topic}-{p}"), "offset": o}})).collect::<Vec<_>>()})
                             .to_string(),
                         };
+                        counter.now.fetch_sub(1, Ordering::SeqCst);
                         Ok::<_, std::convert::Infallible>(
                             response.body(Full::new(Bytes::from(answer))).expect("response"),
                         )
@@ -103,7 +127,7 @@ async fn scripted_function_on(port: u16, topic: &'static str, script: Arc<Script
             });
         }
     });
-    (endpoint, seen)
+    (endpoint, seen, in_flight)
 }
 
 /// A fresh on-failure destination directory for `topic`'s test.
@@ -426,4 +450,104 @@ fn a_broker_call_that_never_returns_is_given_up_on_and_holds_no_runtime_open() {
         let _ = dropped.send(());
     });
     assert!(done.recv_timeout(Duration::from_secs(30)).is_ok(), "the runtime shut down with the call still blocked");
+}
+
+/// Each partition's batches, in the order the function saw them.
+fn per_partition(seen: &[Vec<Record>]) -> std::collections::BTreeMap<i32, Vec<i64>> {
+    let mut partitions: std::collections::BTreeMap<i32, Vec<i64>> = std::collections::BTreeMap::new();
+    for batch in seen {
+        for (partition, offset) in batch {
+            partitions.entry(*partition).or_default().push(*offset);
+        }
+    }
+    partitions
+}
+
+/// AWS's MSK mapping runs batches of different partitions at once, up to
+/// five invocations per event poller, each partition in order
+/// (`local::esm::lanes`): 8 partitions behind one poller peak at 5, behind
+/// two at 8 (one batch per partition).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_are_delivered_concurrently_each_in_order_up_to_five_invocations_per_poller() {
+    for (maximum_pollers, bound) in [(1, 5), (2, 8)] {
+        let topic: &'static str =
+            if maximum_pollers == 1 { "concurrency-one-poller" } else { "concurrency-two-pollers" };
+        topic_with_records(topic, 8, 24).await;
+        let slow: Arc<Script> = Arc::new(|_, _| Answer::OkAfter(Duration::from_millis(400)));
+        let (endpoint, seen, in_flight) = serve(0, topic, slow).await;
+        let mut settings = settings(topic, None);
+        settings.maximum_pollers = maximum_pollers;
+        let stats = run_until(
+            settings,
+            &endpoint,
+            |s| s.records_delivered.load(Ordering::Relaxed) >= 192,
+            Duration::from_secs(90),
+        )
+        .await;
+        assert_eq!(stats.records_delivered.load(Ordering::Relaxed), 192, "{stats:?}");
+        let seen = seen.lock().expect("lock").clone();
+        assert!(
+            seen.iter().all(|b| b.iter().all(|(p, _)| *p == b[0].0)),
+            "each batch holds one partition's records: {seen:?}"
+        );
+        for (partition, offsets) in per_partition(&seen) {
+            assert_eq!(offsets, (0..24).collect::<Vec<_>>(), "partition {partition} in order, each record once");
+        }
+        let peak = in_flight.peak.load(Ordering::SeqCst);
+        assert_eq!(peak, bound, "{maximum_pollers} poller(s): at most {bound} in flight, and that many reached");
+    }
+}
+
+/// A partition whose batches keep failing (retried forever) holds back
+/// only itself: every other partition's records are delivered meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_partition_does_not_hold_the_others_back() {
+    let topic = "concurrency-one-failing";
+    topic_with_records(topic, 4, 16).await;
+    let failing: Arc<Script> =
+        Arc::new(|batch, _| if batch.iter().any(|(p, _)| *p == 0) { Answer::Error } else { Answer::Ok });
+    let (endpoint, seen) = scripted_function(topic, failing).await;
+    let mut settings = settings(topic, None);
+    settings.maximum_retry_attempts = -1;
+    settings.maximum_pollers = 1;
+    let stats =
+        run_until(settings, &endpoint, |s| s.records_delivered.load(Ordering::Relaxed) >= 48, Duration::from_secs(60))
+            .await;
+    assert_eq!(stats.records_delivered.load(Ordering::Relaxed), 48, "partitions 1 to 3 delivered: {stats:?}");
+    assert_eq!(stats.records_discarded.load(Ordering::Relaxed), 0, "partition 0 still retried, not given up");
+    let seen = seen.lock().expect("lock").clone();
+    let partitions = per_partition(&seen);
+    for partition in 1..4 {
+        assert_eq!(partitions.get(&partition).map(Vec::len), Some(16), "partition {partition} once each: {seen:?}");
+    }
+    let failing: Vec<&Vec<Record>> = seen.iter().filter(|b| b.iter().any(|(p, _)| *p == 0)).collect();
+    assert!(failing.len() >= 2, "partition 0 tried again meanwhile: {seen:?}");
+    assert!(
+        failing.iter().flat_map(|b| b.iter()).all(|(_, offset)| *offset < 8),
+        "partition 0 never got past its failing first batch: {seen:?}"
+    );
+}
+
+/// A lane holds two batches; records read past that are parked and their
+/// partition paused until the lane drains: nothing skipped, nothing twice,
+/// each partition in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_lane_pauses_its_partition_and_skips_nothing() {
+    let topic = "concurrency-full-lanes";
+    topic_with_records(topic, 2, 120).await;
+    let slow: Arc<Script> = Arc::new(|_, _| Answer::OkAfter(Duration::from_millis(50)));
+    let (endpoint, seen) = scripted_function(topic, slow).await;
+    let stats = run_until(
+        settings(topic, None),
+        &endpoint,
+        |s| s.records_delivered.load(Ordering::Relaxed) >= 240,
+        Duration::from_secs(90),
+    )
+    .await;
+    assert_eq!(stats.records_delivered.load(Ordering::Relaxed), 240, "{stats:?}");
+    assert!(stats.partition_pauses.load(Ordering::Relaxed) > 0, "lanes of 16 records filled: {stats:?}");
+    let seen = seen.lock().expect("lock").clone();
+    for (partition, offsets) in per_partition(&seen) {
+        assert_eq!(offsets, (0..120).collect::<Vec<_>>(), "partition {partition} in order, each record once");
+    }
 }

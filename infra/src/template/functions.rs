@@ -166,7 +166,7 @@ pub fn add(t: &mut Template, s: &Settings) {
                 "BatchSize": r#ref("BatchSize"),
                 "MaximumBatchingWindowInSeconds": r#ref("BatchingWindowSeconds"),
                 "AmazonManagedKafkaEventSourceConfig": {"ConsumerGroupId": s.consumer_group_id},
-                "ProvisionedPollerConfig": {"MinimumPollers": 1, "MaximumPollers": 2},
+                "ProvisionedPollerConfig": {"MinimumPollers": mapping.minimum_pollers, "MaximumPollers": mapping.maximum_pollers},
                 "FunctionResponseTypes": if mapping.report_batch_item_failures { json!(["ReportBatchItemFailures"]) } else { json!([]) },
                 "BisectBatchOnFunctionError": mapping.bisect_batch_on_function_error,
                 "MaximumRetryAttempts": mapping.maximum_retry_attempts,

@@ -9,6 +9,8 @@ pub mod consumer;
 pub mod delivery;
 pub mod invoke;
 pub mod kinesis;
+pub mod lanes;
+pub mod msk_source;
 pub mod poller;
 pub mod settings;
 

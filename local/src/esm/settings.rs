@@ -35,6 +35,9 @@ pub struct EsmSettings {
     /// Lambda's invoke payload limit.
     pub max_payload_bytes: usize,
     pub event_source_arn: String,
+    /// `ProvisionedPollerConfig.MaximumPollers`: with five invocations per
+    /// poller, the bound on batches in flight ([`super::lanes`]).
+    pub maximum_pollers: u32,
 }
 
 impl EsmSettings {
@@ -53,15 +56,17 @@ impl EsmSettings {
             max_payload_bytes: events::msk::MAX_INVOKE_PAYLOAD_BYTES,
             event_source_arn:
                 "arn:aws:kafka:us-east-1:000000000000:cluster/local/00000000-0000-0000-0000-000000000000-1".to_owned(),
+            maximum_pollers: 1,
         }
     }
 
     /// One line for reports: the settings as the template names them.
     pub fn describe(&self) -> String {
         format!(
-            "BatchSize {}, MaximumBatchingWindowInSeconds {}, MaximumRetryAttempts {}, BisectBatchOnFunctionError {}, FunctionResponseTypes [{}], on-failure {}",
+            "BatchSize {}, MaximumBatchingWindowInSeconds {}, MaximumPollers {}, MaximumRetryAttempts {}, BisectBatchOnFunctionError {}, FunctionResponseTypes [{}], on-failure {}",
             self.batch_size,
             self.maximum_batching_window.as_secs_f64(),
+            self.maximum_pollers,
             self.maximum_retry_attempts,
             self.bisect_batch_on_function_error,
             if self.report_batch_item_failures { "ReportBatchItemFailures" } else { "" },

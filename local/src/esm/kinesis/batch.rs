@@ -191,7 +191,7 @@ impl Source for ShardSource {
         };
         let record = KinesisInvocationRecord::for_s3(batch, &payload, discard);
         std::fs::create_dir_all(dir)?;
-        let object = dir.join(crate::esm::poller::on_failure_object_name(&record.timestamp, &request_id));
+        let object = dir.join(crate::esm::msk_source::on_failure_object_name(&record.timestamp, &request_id));
         std::fs::write(&object, serde_json::to_vec(&record)?)?;
         self.stats.records_sent_on_failure.fetch_add(records.len() as u64, Ordering::Relaxed);
         tracing::error!(shard = %self.shard_id, records = records.len(), object = %object.display(),
