@@ -43,6 +43,11 @@ pub const CONSUMER_MAPPING: ConsumerMapping = ConsumerMapping {
     maximum_pollers: 2,
 };
 
+/// The consumer function's `Timeout` (seconds): the template's, and the
+/// window the local stack gives it (`FUNCTION_TIMEOUT_SECONDS`), where the
+/// function host sends no usable deadline.
+pub const CONSUMER_TIMEOUT_SECONDS: u32 = 120;
+
 impl ConsumerMapping {
     /// The consumer's environment variables this mapping needs.
     pub fn consumer_environment(&self) -> [(&'static str, String); 1] {

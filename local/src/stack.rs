@@ -385,5 +385,8 @@ pub fn function_environment(
         ("DEAD_LETTER_DIR", options.data_dir.join("dead-letters").display().to_string()),
     ];
     env.extend(events::mapping::CONSUMER_MAPPING.consumer_environment());
+    // `cargo lambda watch` sends no usable deadline: the template's timeout
+    // bounds each invocation instead (msk_consumer::config).
+    env.push(("FUNCTION_TIMEOUT_SECONDS", events::mapping::CONSUMER_TIMEOUT_SECONDS.to_string()));
     env
 }

@@ -24,6 +24,12 @@ pub struct Config {
     /// How long a stored ride is kept (`RIDE_TTL_DAYS`): redelivery is
     /// harmless only while its item exists.
     pub ride_ttl_days: u32,
+    /// The function's configured timeout (`FUNCTION_TIMEOUT_SECONDS`), used
+    /// only when the runtime's deadline is unusable: `cargo lambda watch`
+    /// sends every invocation `lambda-runtime-deadline-ms: 600000`, ten
+    /// minutes after the epoch (cargo-lambda, `functions_router.rs`). Lambda
+    /// itself always sends a real deadline. Unset: [`crate::DEFAULT_STORE_WINDOW`].
+    pub timeout_seconds: Option<u32>,
 }
 
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
@@ -54,7 +60,17 @@ impl Config {
             partial_batch_response: false,
             rides_table: None,
             ride_ttl_days: events::rides_table::DEFAULT_TTL_DAYS,
+            timeout_seconds: None,
         }
+    }
+
+    /// How long an invocation may store for when the runtime's deadline is
+    /// unusable: the configured timeout less the margin to answer, else
+    /// [`crate::DEFAULT_STORE_WINDOW`].
+    pub fn no_deadline_window(&self) -> std::time::Duration {
+        self.timeout_seconds.map_or(crate::DEFAULT_STORE_WINDOW, |s| {
+            std::time::Duration::from_secs(u64::from(s)).saturating_sub(crate::DEADLINE_MARGIN)
+        })
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -100,7 +116,17 @@ impl Config {
             (None, true) => return Err(ConfigError::MissingRidesTable),
             (_, false) => None,
         };
-        Ok(Self { dead_letters, max_record_bytes, partial_batch_response, rides_table, ride_ttl_days })
+        let timeout_seconds = match set("FUNCTION_TIMEOUT_SECONDS") {
+            None => None,
+            Some(v) => Some(v.trim().parse().ok().filter(|&n: &u32| (2..=900).contains(&n)).ok_or_else(|| {
+                ConfigError::Invalid {
+                    name: "FUNCTION_TIMEOUT_SECONDS",
+                    value: v.clone(),
+                    reason: "expected the function's timeout in whole seconds, 2 to 900 (Lambda's maximum)".into(),
+                }
+            })?),
+        };
+        Ok(Self { dead_letters, max_record_bytes, partial_batch_response, rides_table, ride_ttl_days, timeout_seconds })
     }
 }
 
@@ -162,5 +188,16 @@ mod tests {
         assert_eq!(off.rides_table, None);
         let e = config(&[("DEAD_LETTER_DIR", "/tmp/x"), ("STORE_RIDES", "nope")]).expect_err("not a flag");
         assert!(e.to_string().contains("STORE_RIDES"), "{e}");
+    }
+
+    #[test]
+    fn without_a_usable_deadline_the_configured_timeout_less_the_margin_bounds_an_invocation() {
+        let base = [("DEAD_LETTER_DIR", "/tmp/x"), ("STORE_RIDES", "false")];
+        let unset = config(&base).expect("unset");
+        assert_eq!(unset.no_deadline_window(), crate::DEFAULT_STORE_WINDOW);
+        let set = config(&[base[0], base[1], ("FUNCTION_TIMEOUT_SECONDS", "120")]).expect("120 s");
+        assert_eq!(set.no_deadline_window(), std::time::Duration::from_secs(120) - crate::DEADLINE_MARGIN);
+        let e = config(&[base[0], base[1], ("FUNCTION_TIMEOUT_SECONDS", "901")]).expect_err("past Lambda's 900 s");
+        assert!(e.to_string().contains("FUNCTION_TIMEOUT_SECONDS=\"901\""), "{e}");
     }
 }

@@ -41,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
             None
         }
     };
+    let no_deadline_window = config.no_deadline_window();
     let deps = Deps { config, dead_letters, store };
     let deps = &deps;
     let bodies = RawBodies::default();
@@ -51,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
         let deadline = Some(lambda_init::deadline::until(
             event.context.deadline,
             msk_consumer::DEADLINE_MARGIN,
-            msk_consumer::DEFAULT_STORE_WINDOW,
+            no_deadline_window,
         ));
         let invocation = Invocation { request_id: event.context.request_id.clone(), now_ms, deadline };
         let Some(body) = handler_bodies.take(&invocation.request_id) else {

@@ -138,7 +138,7 @@ pub fn add(t: &mut Template, s: &Settings) {
             "ConsumerRole",
             "ConsumerCodeKey",
             "ConsumerLogGroup",
-            120,
+            events::mapping::CONSUMER_TIMEOUT_SECONDS,
             512,
             consumer_environment(),
         )
