@@ -26,6 +26,9 @@ struct Cli {
     /// kinesis-forwarder function behind an emulated Kinesis event source mapping.
     #[arg(long, value_enum, env = "BRIDGE", default_value = "camel", global = true)]
     bridge: BridgeKind,
+    /// The rides table's emulator: dynalite (fast) or moto (every step as AWS answers it).
+    #[arg(long, value_enum, env = "RIDES_TABLE_EMULATOR", default_value = "dynalite", global = true)]
+    table: local::dynamodb::TableEmulator,
     #[command(subcommand)]
     command: Command,
 }
@@ -105,6 +108,7 @@ async fn run_cli() -> anyhow::Result<()> {
                 timeout: Duration::from_secs(timeout),
                 kill_bridge,
                 bridge: cli.bridge,
+                table: cli.table,
             };
             run(cli.data_dir, run_options).await
         }
@@ -116,6 +120,7 @@ async fn run_cli() -> anyhow::Result<()> {
                 timeout: Duration::MAX,
                 kill_bridge: false,
                 bridge: cli.bridge,
+                table: cli.table,
             };
             run(cli.data_dir, run_options).await
         }
@@ -246,10 +251,11 @@ struct RunOptions {
     /// Kill the hop (SIGKILL) once half the rides are in Kafka.
     kill_bridge: bool,
     bridge: BridgeKind,
+    table: local::dynamodb::TableEmulator,
 }
 
 async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
-    let RunOptions { rides_per_invoke, rate, invocations, timeout, kill_bridge, bridge } = run_options;
+    let RunOptions { rides_per_invoke, rate, invocations, timeout, kill_bridge, bridge, table } = run_options;
     let mut kill_pending = kill_bridge;
     if let Some(running) = live_state(&data_dir)? {
         anyhow::bail!(
@@ -262,14 +268,19 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
     let mut options = StackOptions::new(&run_dir);
     options.rides_per_schedule = rides_per_invoke;
     options.bridge = bridge;
+    options.table = table;
     build_functions()?;
     let broker = Broker::from_env(3, &run_dir)?;
     eprintln!(
-        "starting: kinesalite, {}, {}, cargo lambda watch (data in {})",
+        "starting: kinesalite, {}, {}, the rides table on {}, cargo lambda watch (data in {})",
         broker.describe(),
         match bridge {
             BridgeKind::Camel => "Kafka Connect with the Camel connector",
             BridgeKind::Lambda => "the kinesis-forwarder behind the (emulated) Kinesis event source mapping",
+        },
+        match table {
+            local::dynamodb::TableEmulator::Dynalite => "dynalite",
+            local::dynamodb::TableEmulator::Moto => "moto",
         },
         run_dir.display()
     );

@@ -1,7 +1,7 @@
 //! Starts the whole pipeline on loopback, in dependency order: Kinesis
 //! emulator and stream, Kafka broker and topic, the Kinesis → Kafka hop (the
 //! Kafka Connect worker with the Camel connector, or the forwarder's Kinesis
-//! mapping), DynamoDB (moto) and the rides table, the functions under
+//! mapping), the rides table on dynalite (or moto), the functions under
 //! `cargo lambda watch`, then the MSK mapping's poller and the schedule as
 //! tasks.
 
@@ -17,7 +17,6 @@ use crate::esm::{EsmPoller, EsmSettings, EsmStats, FunctionInvoker};
 use crate::kafka::Broker;
 use crate::kinesis::{self, Emulator};
 use crate::lambda_watch::LambdaWatch;
-use crate::moto::Moto;
 use crate::schedule::{self, ScheduleStats};
 
 /// Which Kinesis → Kafka hop the stack runs (the template's `Bridge`).
@@ -70,11 +69,13 @@ pub struct StackOptions {
     /// The DynamoDB table the consumer stores rides in.
     pub rides_table: String,
     /// Throttle the consumer's writes to the table the way DynamoDB does
-    /// (a proxy between the consumer and moto), for fault tests.
+    /// (a proxy between the consumer and the table), for fault tests.
     pub rides_throttle: Option<crate::dynamodb::throttle_proxy::ThrottlePlan>,
     /// Where dead letters, the on-failure objects and logs go.
     pub data_dir: PathBuf,
     pub bridge: BridgeKind,
+    /// The rides table's emulator.
+    pub table: crate::dynamodb::TableEmulator,
 }
 
 impl StackOptions {
@@ -89,6 +90,7 @@ impl StackOptions {
             rides_throttle: None,
             data_dir: data_dir.into(),
             bridge: BridgeKind::Camel,
+            table: crate::dynamodb::TableEmulator::default(),
         }
     }
 }
@@ -101,11 +103,11 @@ pub struct LocalStack {
     /// The Kinesis → Kafka hop: Kafka Connect with the real Camel
     /// aws-kinesis-source connector, or the forwarder and its mapping.
     pub bridge: Bridge,
-    /// moto's server: DynamoDB for the rides table.
-    pub moto: Moto,
+    /// The rides table's emulator (dynalite or moto's server).
+    pub table: crate::dynamodb::TableServer,
     /// A client for the rides table.
     pub rides: aws_sdk_dynamodb::Client,
-    /// Between the consumer and moto when `rides_throttle` is set.
+    /// Between the consumer and the table when `rides_throttle` is set.
     pub rides_proxy: Option<crate::dynamodb::ThrottleProxy>,
     pub watch: Arc<LambdaWatch>,
     /// Restarts `cargo lambda watch` when it dies; ends with an error when it
@@ -140,14 +142,14 @@ impl LocalStack {
             ),
             BridgeKind::Lambda => None,
         };
-        let moto = Moto::start()?;
-        let rides = crate::dynamodb::client(&moto.endpoint());
-        crate::dynamodb::create_rides_table(&rides, &options.rides_table).await?;
+        let table = crate::dynamodb::TableServer::start(options.table)?;
+        let rides = crate::dynamodb::client(&table.endpoint());
+        table.create_rides_table(&rides, &options.rides_table).await?;
         let rides_proxy = match options.rides_throttle {
-            Some(plan) => Some(crate::dynamodb::ThrottleProxy::start(&moto.endpoint(), plan).await?),
+            Some(plan) => Some(crate::dynamodb::ThrottleProxy::start(&table.endpoint(), plan).await?),
             None => None,
         };
-        let rides_endpoint = rides_proxy.as_ref().map_or_else(|| moto.endpoint(), |proxy| proxy.endpoint());
+        let rides_endpoint = rides_proxy.as_ref().map_or_else(|| table.endpoint(), |proxy| proxy.endpoint());
         let mut env = function_environment(&options, &kinesis_emulator.endpoint(), &rides_endpoint);
         if options.bridge == BridgeKind::Lambda {
             env.extend(forwarder_environment(&options, &broker.bootstrap_servers()));
@@ -177,7 +179,7 @@ impl LocalStack {
             kinesis,
             broker,
             bridge,
-            moto,
+            table,
             rides,
             rides_proxy,
             watch,

@@ -143,3 +143,53 @@ impl Dynalite {
         format!("http://127.0.0.1:{}", self.port)
     }
 }
+
+/// Which open-source emulator serves the local stack's rides table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TableEmulator {
+    /// dynalite (the default): 7 to 9 times moto's write rate
+    /// (BENCHMARKS.md, "The write path"); refuses a stored ride without the
+    /// item (the consumer then reads it) and has no `UpdateTimeToLive`.
+    #[default]
+    Dynalite,
+    /// moto's server: every step of the table as AWS answers it, slower.
+    Moto,
+}
+
+/// A running rides-table emulator.
+pub enum TableServer {
+    Dynalite(Dynalite),
+    Moto(crate::moto::Moto),
+}
+
+impl TableServer {
+    pub fn start(kind: TableEmulator) -> anyhow::Result<Self> {
+        Ok(match kind {
+            TableEmulator::Dynalite => Self::Dynalite(Dynalite::start()?),
+            TableEmulator::Moto => Self::Moto(crate::moto::Moto::start()?),
+        })
+    }
+
+    pub fn endpoint(&self) -> String {
+        match self {
+            Self::Dynalite(d) => d.endpoint(),
+            Self::Moto(m) => m.endpoint(),
+        }
+    }
+
+    /// The rides table as the template declares it, as far as the emulator
+    /// goes (dynalite: without the TTL setting; the items carry `expiresAt`).
+    pub async fn create_rides_table(&self, client: &Client, name: &str) -> anyhow::Result<()> {
+        match self {
+            Self::Dynalite(_) => create_rides_table_without_ttl(client, name).await,
+            Self::Moto(_) => create_rides_table(client, name).await,
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Self::Dynalite(_) => "dynalite",
+            Self::Moto(_) => "moto",
+        }
+    }
+}
