@@ -236,8 +236,9 @@ async fn burst(hop: BridgeKind, shards: i32, rides: usize) -> anyhow::Result<Row
     let mut generator = RideGenerator::seeded(90);
     let started = Instant::now();
     common::put(&stack.kinesis, &stack.options.stream, common::rides(&mut generator, rides)).await;
-    // The warm-up's ride is in the stream too.
-    let delivered = appended(&stack, rides + 1, Duration::from_secs(240));
+    // The warm-ups' rides are in the stream too.
+    let warm_up_rides = stack.warm_up_rides();
+    let delivered = appended(&stack, rides + warm_up_rides, Duration::from_secs(240));
     let elapsed_s = started.elapsed().as_secs_f64();
     let mut latencies: Vec<i64> = delivered
         .iter()
@@ -275,7 +276,7 @@ async fn killed_mid_burst(hop: BridgeKind, rides: usize) -> anyhow::Result<(u64,
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stack.kill_bridge().await?;
-    let distinct = appended(&stack, rides + 1, Duration::from_secs(300)).len();
+    let distinct = appended(&stack, rides + stack.warm_up_rides(), Duration::from_secs(300)).len();
     let in_kafka = stack.records_in_kafka()?;
     eprintln!("{}: killed mid-burst, {in_kafka} records in Kafka for {distinct} distinct", name(hop));
     Ok((in_kafka.saturating_sub(distinct as u64), rides))
@@ -292,8 +293,9 @@ async fn frozen_for_60_s(hop: BridgeKind, rides: usize) -> anyhow::Result<(usize
     common::put(&stack.kinesis, &stack.options.stream, common::rides(&mut generator, rides - rides / 2)).await;
     tokio::time::sleep(Duration::from_secs(60).saturating_sub(frozen_at.elapsed())).await;
     stack.broker.thaw()?;
-    let read = appended(&stack, rides + 1, Duration::from_secs(300));
-    let lost = (rides + 1).saturating_sub(read.len());
+    let expected = rides + stack.warm_up_rides();
+    let read = appended(&stack, expected, Duration::from_secs(300));
+    let lost = expected.saturating_sub(read.len());
     if lost > 0 {
         // Which records, and are they only late?
         let in_kafka: HashSet<Vec<u8>> = read.into_iter().map(|(sequence, _, _)| sequence).collect();
@@ -314,11 +316,10 @@ async fn frozen_for_60_s(hop: BridgeKind, rides: usize) -> anyhow::Result<(usize
         eprintln!("stack data kept in {}", stack.data_dir().display());
         return Ok((lost, rides));
     }
-    let distinct = rides + 1 - lost;
+    let distinct = expected - lost;
     eprintln!(
-        "{}: broker frozen 60 s, {distinct} of {} in Kafka, dropped in the hand-off {}",
+        "{}: broker frozen 60 s, {distinct} of {expected} in Kafka, dropped in the hand-off {}",
         name(hop),
-        rides + 1,
         stack.dropped_in_handoff()
     );
     Ok((lost, rides))

@@ -44,6 +44,11 @@ impl LambdaWatch {
         Ok(watch)
     }
 
+    /// The most instances of one function it runs at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
     /// Starts `cargo lambda watch` on this host's port (again, after a crash:
     /// the Invoke API endpoint every client holds stays the same).
     fn spawn(&self) -> anyhow::Result<()> {

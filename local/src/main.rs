@@ -26,8 +26,8 @@ struct Cli {
     /// kinesis-forwarder function behind an emulated Kinesis event source mapping.
     #[arg(long, value_enum, env = "BRIDGE", default_value = "camel", global = true)]
     bridge: BridgeKind,
-    /// The rides table's emulator: dynalite (fast) or moto (every step as AWS answers it).
-    #[arg(long, value_enum, env = "RIDES_TABLE_EMULATOR", default_value = "dynalite", global = true)]
+    /// The rides table's emulator: dynoxide (the fastest), dynalite, or moto.
+    #[arg(long, value_enum, env = "RIDES_TABLE_EMULATOR", default_value = "dynoxide", global = true)]
     table: local::dynamodb::TableEmulator,
     #[command(subcommand)]
     command: Command,
@@ -278,10 +278,7 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
             BridgeKind::Camel => "Kafka Connect with the Camel connector",
             BridgeKind::Lambda => "the kinesis-forwarder behind the (emulated) Kinesis event source mapping",
         },
-        match table {
-            local::dynamodb::TableEmulator::Dynalite => "dynalite",
-            local::dynamodb::TableEmulator::Moto => "moto",
-        },
+        table.name(),
         run_dir.display()
     );
     let mut stack = LocalStack::start(options, broker).await?;
@@ -300,7 +297,9 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
     let every = Duration::from_secs_f64(1.0 / rate.max(0.01));
     let schedule = stack.spawn_schedule(every, invocations);
 
-    let target = invocations.map(|n| n * u64::from(rides_per_invoke) + 1);
+    // The producer's warm-ups are rides in the stream too.
+    let warm_up_rides = u64::try_from(stack.warm_up_rides()).unwrap_or(u64::MAX);
+    let target = invocations.map(|n| n * u64::from(rides_per_invoke) + warm_up_rides);
     let bars = MultiProgress::new();
     let style = ProgressStyle::with_template("{prefix:>18} {bar:40} {pos:>8}/{len:8} {per_sec}")
         .unwrap_or_else(|_| ProgressStyle::default_bar());
@@ -333,7 +332,7 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
     let mut written = 0;
     let mut next_count = Instant::now();
     loop {
-        let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + 1;
+        let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + warm_up_rides;
         if Instant::now() >= next_count {
             next_count += Duration::from_secs(1);
             written = stack.records_in_kafka().unwrap_or(written);
@@ -405,7 +404,7 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
     let drain_until = Instant::now() + Duration::from_secs(30);
     tokio::time::sleep(Duration::from_secs(1)).await;
     while Instant::now() < drain_until && stack.bridge_is_running() && !poller.is_finished() {
-        let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + 1;
+        let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + warm_up_rides;
         let written = stack.records_in_kafka().unwrap_or(0);
         let done = rides_taken(&stack);
         if written >= sent && done >= written {

@@ -115,6 +115,7 @@ pub struct LocalStack {
     pub function_host: JoinHandle<anyhow::Result<()>>,
     pub esm_stats: Arc<EsmStats>,
     pub schedule_stats: Arc<ScheduleStats>,
+    warm_up_rides: std::sync::atomic::AtomicUsize,
 }
 
 impl LocalStack {
@@ -186,6 +187,7 @@ impl LocalStack {
             function_host,
             esm_stats: Arc::default(),
             schedule_stats: Arc::default(),
+            warm_up_rides: Default::default(),
         })
     }
 
@@ -244,23 +246,37 @@ impl LocalStack {
         FunctionInvoker::new(&self.watch.endpoint(), function)
     }
 
-    /// Compiles and starts both functions (their first invocation builds them)
-    /// so the pipeline's timings do not include a build.
+    /// Compiles and starts the functions (their first invocation builds
+    /// them), then every instance the host may run of each: `cargo lambda
+    /// watch` starts an instance when an invocation finds none idle, through
+    /// `cargo run` (about a second of CPU each here, where Lambda's Rust cold
+    /// start is milliseconds), so a run's timings include neither. Each
+    /// producer warm-up is a direct invoke of one ride (the producer checked
+    /// end to end): [`Self::warm_up_rides`] counts them.
     pub async fn warm_up(&self) -> anyhow::Result<()> {
         let empty = serde_json::to_vec(&events::msk::MskEvent::default())?;
-        self.invoker("msk-consumer").invoke(empty).await.map_err(|e| anyhow::anyhow!("warming msk-consumer: {e}"))?;
+        let mut warm_ups = vec![("msk-consumer", empty)];
         if self.forwarder().is_some() {
-            self.invoker("kinesis-forwarder")
-                .invoke(br#"{"Records":[]}"#.to_vec())
-                .await
-                .map_err(|e| anyhow::anyhow!("warming kinesis-forwarder: {e}"))?;
+            warm_ups.push(("kinesis-forwarder", br#"{"Records":[]}"#.to_vec()));
         }
-        // A direct invoke of one ride checks the producer end to end.
-        self.invoker("producer")
-            .invoke(br#"{"count": 1}"#.to_vec())
-            .await
-            .map_err(|e| anyhow::anyhow!("warming producer: {e}"))?;
+        warm_ups.push(("producer", br#"{"count": 1}"#.to_vec()));
+        let warm = |function: &'static str, payload: Vec<u8>| async move {
+            self.invoker(function).invoke(payload).await.map_err(|e| anyhow::anyhow!("warming {function}: {e}"))
+        };
+        for (function, payload) in &warm_ups {
+            warm(function, payload.clone()).await?;
+        }
+        let instances = self.watch.concurrency();
+        let all_at_once =
+            warm_ups.iter().flat_map(|(function, payload)| (1..instances).map(|_| warm(function, payload.clone())));
+        futures::future::try_join_all(all_at_once).await?;
+        self.warm_up_rides.store(instances, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Rides the producer's warm-ups put in the stream ([`Self::warm_up`]).
+    pub fn warm_up_rides(&self) -> usize {
+        self.warm_up_rides.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Records in the pipeline's topic (the sum of its partitions' high

@@ -1,6 +1,6 @@
 //! The consumer's write path as a figure of its own: the same batch handled
 //! without the rides table and with it, on each open-source DynamoDB
-//! emulator (moto's server and dynalite, on loopback through the real
+//! emulator (dynoxide, moto's server and dynalite, on loopback through the real
 //! `aws-sdk-dynamodb`, one conditional `PutItem` per ride, 64 in flight), in
 //! one run: a 500-record batch (the template's `BatchSize`) and the near-6 MB
 //! one. With the table, twice per round: on a fresh table (every ride
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use events::msk::MskEvent;
 use local::dynamodb::throttle_proxy::ThrottlePlan;
-use local::dynamodb::{self, Dynalite, ThrottleProxy};
+use local::dynamodb::{self, Dynalite, Dynoxide, ThrottleProxy};
 use local::moto::Moto;
 use msk_consumer::config::Config;
 use msk_consumer::dead_letter::memory::MemorySink;
@@ -34,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
         std::env::args().skip(1).filter(|a| a != "--bench").find_map(|a| a.parse().ok()).unwrap_or(3).max(1);
     let moto = Moto::start()?;
     let dynalite = Dynalite::start()?;
+    let dynoxide = Dynoxide::start()?;
     let large = events::samples::msk_large(events::msk::MAX_INVOKE_PAYLOAD_BYTES);
     let mut small = MskEvent::new(events::msk::EVENT_SOURCE_MSK, "arn:bench", "b:9098");
     for (_, record) in large.iter().take(500) {
@@ -41,7 +42,11 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("| emulator | batch | records | handled without the table | with it, fresh table | puts | with it, a redelivery | puts | per ride (fresh) |");
     println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for (emulator, endpoint) in [("moto 5.2.5", moto.endpoint()), ("dynalite 4.0.0", dynalite.endpoint())] {
+    for (emulator, endpoint) in [
+        ("dynoxide 3.2.0", dynoxide.endpoint()),
+        ("moto 5.2.5", moto.endpoint()),
+        ("dynalite 4.0.0", dynalite.endpoint()),
+    ] {
         let proxy = ThrottleProxy::start(&endpoint, ThrottlePlan { first_calls: 0, every: 0 }).await?;
         for (name, event) in [("500 records", &small), ("near 6 MB", &large)] {
             let table = |round: usize| format!("bench-{}-{round}", event.record_count());

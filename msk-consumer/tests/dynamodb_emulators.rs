@@ -1,12 +1,12 @@
-//! The two open-source DynamoDB emulators (moto's server and dynalite),
-//! each through the real `aws-sdk-dynamodb` with what the rides table and
-//! its writer need: the table as the template defines it, TTL, a
+//! The three open-source DynamoDB emulators (dynoxide, moto's server and
+//! dynalite), each through the real `aws-sdk-dynamodb` with what the rides
+//! table and its writer need: the table as the template defines it, TTL, a
 //! conditional put that returns the stored item when it fails, and the
 //! writer itself storing a batch and then finding every ride of it already
-//! stored. Prints the comparison the README records; moto, the local
-//! stack's emulator, must pass every step, and on dynalite, which does not
-//! return the stored item, the writer must still tell redeliveries from
-//! changed rides (it reads the item).
+//! stored. Prints the comparison the README records; dynoxide (the local
+//! stack's default) and moto must pass every step, and on dynalite, which
+//! does not return the stored item, the writer must still tell redeliveries
+//! from changed rides (it reads the item).
 
 // Starts local services (x86_64 tools): not part of the aarch64 run under qemu.
 #![cfg(not(qemu_tests))]
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use local::dynamodb::{self, Dynalite};
+use local::dynamodb::{self, Dynalite, Dynoxide};
 use local::moto::Moto;
 use msk_consumer::store::dynamodb::DynamoStore;
 use msk_consumer::store::{item, Outcome, RideStore, RideToStore};
@@ -98,25 +98,36 @@ async fn steps(endpoint: &str) -> Vec<Step> {
 }
 
 #[tokio::test]
-async fn moto_serves_every_step_of_the_rides_table_and_dynalite_is_compared() {
+async fn dynoxide_and_moto_serve_every_step_of_the_rides_table_and_dynalite_is_compared() {
+    let dynoxide = Dynoxide::start().expect("dynoxide");
     let moto = Moto::start().expect("moto (make tools)");
     let dynalite = Dynalite::start().expect("dynalite (make tools)");
-    let results =
-        [("moto 5.2.5 (server)", steps(&moto.endpoint()).await), ("dynalite 4.0.0", steps(&dynalite.endpoint()).await)];
-    println!("| step | {} | {} |\n|---|---|---|", results[0].0, results[1].0);
+    let results = [
+        ("dynoxide 3.2.0", steps(&dynoxide.endpoint()).await),
+        ("moto 5.2.5 (server)", steps(&moto.endpoint()).await),
+        ("dynalite 4.0.0", steps(&dynalite.endpoint()).await),
+    ];
+    println!("| step | {} | {} | {} |\n|---|---|---|---|", results[0].0, results[1].0, results[2].0);
+    let cell = |r: &Result<(), String>| match r {
+        Ok(()) => "ok".to_owned(),
+        Err(why) => format!("**fails**: {}", why.chars().take(160).collect::<String>()),
+    };
     for (i, (step, _)) in results[0].1.iter().enumerate() {
-        let cell = |r: &Result<(), String>| match r {
-            Ok(()) => "ok".to_owned(),
-            Err(why) => format!("**fails**: {}", why.chars().take(160).collect::<String>()),
-        };
-        println!("| {step} | {} | {} |", cell(&results[0].1[i].1), cell(&results[1].1[i].1));
+        println!(
+            "| {step} | {} | {} | {} |",
+            cell(&results[0].1[i].1),
+            cell(&results[1].1[i].1),
+            cell(&results[2].1[i].1)
+        );
     }
-    for (step, result) in &results[0].1 {
-        assert!(result.is_ok(), "moto, {step}: {result:?}");
+    for (emulator, steps) in &results[..2] {
+        for (step, result) in steps {
+            assert!(result.is_ok(), "{emulator}, {step}: {result:?}");
+        }
     }
     // dynalite refuses a stored ride without returning it: the writer reads
     // it, so redeliveries and changed rides are told apart there too.
-    for (step, writer) in &results[1].1[3..] {
+    for (step, writer) in &results[2].1[3..] {
         assert!(writer.is_ok(), "dynalite, {step}: {writer:?}");
     }
 }

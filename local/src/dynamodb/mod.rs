@@ -144,20 +144,89 @@ impl Dynalite {
     }
 }
 
+/// dynoxide (crates.io, Rust on SQLite, in memory), the fastest of the three
+/// open-source emulators measured (BENCHMARKS.md, "The write path"): served
+/// over HTTP on loopback like the others, from a thread and runtime of its
+/// own in this process, so it needs no separate install. It answers every
+/// step the consumer relies on as DynamoDB does: the conditional put, the
+/// stored item with a refusal, `UpdateTimeToLive`.
+pub struct Dynoxide {
+    port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Dynoxide {
+    pub fn start() -> anyhow::Result<Self> {
+        let db = dynoxide::Database::memory().map_err(|e| anyhow::anyhow!("dynoxide: an in-memory database: {e}"))?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("dynoxide")
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new().name("dynoxide".into()).spawn(move || {
+            runtime.block_on(async move {
+                let served = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => dynoxide::server::serve_with_shutdown(listener, db, async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .map_err(anyhow::Error::msg),
+                    Err(e) => Err(e.into()),
+                };
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "dynoxide stopped serving the rides table");
+                }
+            });
+            // A request still running must not hold the stack's shutdown.
+            runtime.shutdown_background();
+        })?;
+        Ok(Self { port, stop: Some(stop) })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Dynoxide {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
 /// Which open-source emulator serves the local stack's rides table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum TableEmulator {
-    /// dynalite (the default): 7 to 9 times moto's write rate
-    /// (BENCHMARKS.md, "The write path"); refuses a stored ride without the
-    /// item (the consumer then reads it) and has no `UpdateTimeToLive`.
+    /// dynoxide (the default): the fastest measured, and every step the
+    /// consumer relies on as AWS answers it.
     #[default]
+    Dynoxide,
+    /// dynalite: refuses a stored ride without the item (the consumer then
+    /// reads it) and has no `UpdateTimeToLive`.
     Dynalite,
-    /// moto's server: every step of the table as AWS answers it, slower.
+    /// moto's server: every step as AWS answers it, the slowest.
     Moto,
+}
+
+impl TableEmulator {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dynoxide => "dynoxide",
+            Self::Dynalite => "dynalite",
+            Self::Moto => "moto",
+        }
+    }
 }
 
 /// A running rides-table emulator.
 pub enum TableServer {
+    Dynoxide(Dynoxide),
     Dynalite(Dynalite),
     Moto(crate::moto::Moto),
 }
@@ -165,6 +234,7 @@ pub enum TableServer {
 impl TableServer {
     pub fn start(kind: TableEmulator) -> anyhow::Result<Self> {
         Ok(match kind {
+            TableEmulator::Dynoxide => Self::Dynoxide(Dynoxide::start()?),
             TableEmulator::Dynalite => Self::Dynalite(Dynalite::start()?),
             TableEmulator::Moto => Self::Moto(crate::moto::Moto::start()?),
         })
@@ -172,6 +242,7 @@ impl TableServer {
 
     pub fn endpoint(&self) -> String {
         match self {
+            Self::Dynoxide(d) => d.endpoint(),
             Self::Dynalite(d) => d.endpoint(),
             Self::Moto(m) => m.endpoint(),
         }
@@ -182,14 +253,16 @@ impl TableServer {
     pub async fn create_rides_table(&self, client: &Client, name: &str) -> anyhow::Result<()> {
         match self {
             Self::Dynalite(_) => create_rides_table_without_ttl(client, name).await,
-            Self::Moto(_) => create_rides_table(client, name).await,
+            Self::Dynoxide(_) | Self::Moto(_) => create_rides_table(client, name).await,
         }
     }
 
     pub fn describe(&self) -> &'static str {
         match self {
-            Self::Dynalite(_) => "dynalite",
-            Self::Moto(_) => "moto",
+            Self::Dynoxide(_) => TableEmulator::Dynoxide,
+            Self::Dynalite(_) => TableEmulator::Dynalite,
+            Self::Moto(_) => TableEmulator::Moto,
         }
+        .name()
     }
 }
