@@ -11,6 +11,7 @@ pub mod kafka;
 pub mod kinesis;
 pub mod lambda_watch;
 pub mod moto;
+pub mod pace;
 pub mod process;
 pub mod proxy;
 pub mod report;

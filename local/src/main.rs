@@ -331,6 +331,7 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
     let mut next_publish = Instant::now();
     let mut written = 0;
     let mut next_count = Instant::now();
+    let mut timeline = local::pace::Timeline::default();
     loop {
         let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + warm_up_rides;
         if Instant::now() >= next_count {
@@ -347,6 +348,9 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
             published.connect_pid = stack.connect().and_then(|c| c.pid());
         }
         let done = rides_taken(&stack);
+        if let Some(target) = target {
+            timeline.observe(started.elapsed(), target, sent, written, done);
+        }
         for (bar, value) in [(&produced, sent), (&kafka, written), (&consumed, done)] {
             if target.is_none() {
                 bar.set_length(sent.max(value));
@@ -483,6 +487,7 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
         (None, None) => {}
     }
     println!("mapping               the template's: {}", stack.esm_settings().describe());
+    print_where_the_rides_went(&stack, &report, &timeline);
     println!("alarms                the template's, as this run would have raised them (README, \"Operating it\"):");
     for line in local::signals::lines(&stack, &report) {
         println!("{line}");
@@ -497,6 +502,38 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
     }
     anyhow::ensure!(report.lost == 0, "{} rides were lost", report.lost);
     Ok(())
+}
+
+/// The rides table's side of the run, and the stage that bounded its pace.
+fn print_where_the_rides_went(
+    stack: &LocalStack,
+    report: &local::report::PipelineReport,
+    timeline: &local::pace::Timeline,
+) {
+    let log = stack.watch.log();
+    let total = |metric: &str| local::report::emf_total(log, metric);
+    println!(
+        "rides table           {} on {}: {} items; the consumer's writes: {} taken, {} refused as already stored, {} refused as a changed ride, {} not answered in time",
+        stack.options.rides_table,
+        stack.table.describe(),
+        report.consumed + report.not_from_stream,
+        total("StoredRides"),
+        total("DuplicateRides"),
+        total("ConflictingRides"),
+        total("RidesNotStored"),
+    );
+    let stats = &stack.esm_stats;
+    let consumer = local::pace::ConsumerSide {
+        invoking: Duration::from_micros(stats.invoke_micros.load(Ordering::Relaxed)),
+        storing: Duration::from_secs_f64(total("StoreMilliseconds") / 1e3),
+        // Five per poller, one per partition (`local::esm::lanes`).
+        concurrency: local::esm::lanes::max_concurrent_invocations(stack.esm_settings().maximum_pollers)
+            .min(usize::try_from(stack.options.partitions).unwrap_or(1)),
+    };
+    match local::pace::bounding_stage(timeline, &consumer) {
+        Some((_, why)) => println!("pace bounded by       {why}"),
+        None => println!("pace bounded by       (not known: a stage never held every ride)"),
+    }
 }
 
 /// Builds both functions the way `cargo lambda watch` will run them, with

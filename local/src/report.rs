@@ -84,12 +84,17 @@ pub async fn read_table(client: &aws_sdk_dynamodb::Client, table: &str) -> anyho
 
 /// The consumer's `DuplicateRides`, summed over the EMF lines in its log.
 pub fn duplicate_deliveries(functions_log: &Path) -> usize {
-    let Ok(log) = std::fs::read_to_string(functions_log) else { return 0 };
+    emf_total(functions_log, "DuplicateRides") as usize
+}
+
+/// One of the consumer's EMF metrics, summed over the lines in its log.
+pub fn emf_total(functions_log: &Path, metric: &str) -> f64 {
+    let Ok(log) = std::fs::read_to_string(functions_log) else { return 0.0 };
+    let quoted = format!("\"{metric}\"");
     log.lines()
-        .filter(|line| line.contains("\"DuplicateRides\""))
+        .filter(|line| line.contains(&quoted))
         .filter_map(|line| line.find('{').and_then(|at| serde_json::from_str::<serde_json::Value>(&line[at..]).ok()))
-        .filter_map(|emf| emf["DuplicateRides"].as_u64())
-        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        .filter_map(|emf| emf[metric].as_f64())
         .sum()
 }
 

@@ -178,7 +178,9 @@ pub async fn handle<D: DeadLetterSink, S: RideStore>(
     let (mut duplicates, mut stored, mut conflicting, mut not_stored_count) = (stats.duplicates, 0, 0, 0);
     let deadline = invocation.deadline.unwrap_or_else(|| std::time::Instant::now() + DEFAULT_STORE_WINDOW);
     if let Some(store) = &deps.store {
+        let writing = std::time::Instant::now();
         let mut outcomes = store.store(&rides.rides, invocation.now_ms, deadline).await.into_iter();
+        metrics::store_time(writing.elapsed());
         duplicates = 0;
         let meta = LetterMeta { request_id: invocation.request_id.clone(), now_ms: invocation.now_ms };
         let mut not_stored: Vec<(&RideOrigin<'_>, String)> = Vec::new();
