@@ -42,7 +42,9 @@ async fn main() -> anyhow::Result<()> {
                 "batch forwarded"
             );
         }
-        metrics.set_property("RequestId", event.context.request_id.clone()).flush(std::io::stdout())?;
+        lambda_init::logging::line_to_stdout(|line| {
+            metrics.set_property("RequestId", event.context.request_id.clone()).flush(line)
+        })?;
         result
             .map(|(response, _)| response)
             .map_err(|e| Diagnostic { error_type: "ForwardError".into(), error_message: e.to_string() })

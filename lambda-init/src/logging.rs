@@ -15,6 +15,24 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+/// Writes the line `emit` builds (a metrics line) to stdout in one `write`.
+/// Stdout buffers 1 KiB, so a longer line written piece by piece (an EMF
+/// line is) goes out in pieces, and where processes share one pipe (`cargo
+/// lambda watch`'s instances of a function) another's line lands between them.
+pub fn line_to_stdout(emit: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> std::io::Result<()> {
+    line_to(std::io::stdout().lock(), emit)
+}
+
+fn line_to(
+    mut out: impl std::io::Write,
+    emit: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut line = Vec::with_capacity(2048);
+    emit(&mut line)?;
+    out.write_all(&line)?;
+    out.flush()
+}
+
 /// Logs to stdout, which Lambda sends to CloudWatch.
 pub fn init_subscriber() {
     init_subscriber_with_writer(std::io::stdout);
@@ -106,5 +124,28 @@ mod tests {
         let filter = filter(None, Some("producer=debug,==,info"));
         assert!(allows(&filter, "producer", Level::DEBUG));
         assert!(allows(&filter, "other", Level::INFO));
+    }
+
+    #[test]
+    fn a_line_built_in_many_writes_goes_out_in_one() {
+        struct Writes(Vec<usize>);
+        impl std::io::Write for Writes {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.push(buf.len());
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut out = Writes(Vec::new());
+        line_to(&mut out, |line| {
+            for _ in 0..3_000 {
+                std::io::Write::write_all(line, b"x")?;
+            }
+            std::io::Write::write_all(line, b"\n")
+        })
+        .expect("written");
+        assert_eq!(out.0, vec![3_001]);
     }
 }

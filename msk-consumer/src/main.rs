@@ -62,7 +62,9 @@ async fn main() -> anyhow::Result<()> {
             });
         };
         let result = handle_payload(&body, &invocation, deps).await;
-        metrics.set_property("RequestId", invocation.request_id).flush(std::io::stdout())?;
+        lambda_init::logging::line_to_stdout(|line| {
+            metrics.set_property("RequestId", invocation.request_id).flush(line)
+        })?;
         result.map_err(Diagnostic::from)
     });
     // Layers added last run first: the body is taken before anything reads it.

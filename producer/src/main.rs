@@ -19,7 +19,9 @@ async fn main() -> anyhow::Result<()> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = deadline_from_epoch_ms(event.context.deadline, deps.config.deadline_margin);
         let result = handle(&event.payload, deadline, deps).await;
-        metrics.set_property("RequestId", event.context.request_id.clone()).flush(std::io::stdout())?;
+        lambda_init::logging::line_to_stdout(|line| {
+            metrics.set_property("RequestId", event.context.request_id.clone()).flush(line)
+        })?;
         result.map_err(lambda_runtime::Diagnostic::from)
     }))
     .await
