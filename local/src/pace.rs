@@ -50,7 +50,8 @@ pub enum Stage {
     Mapping,
     /// The consumer function, its own work.
     Function,
-    /// The consumer's writes to the rides table.
+    /// The consumer's writes to the rides table: the SDK's calls and the
+    /// emulator's answers (`StoreMilliseconds` is their wall time).
     Store,
 }
 
@@ -98,12 +99,15 @@ pub fn bounding_stage(timeline: &Timeline, consumer: &ConsumerSide) -> Option<(S
         ));
     }
     let storing = consumer.storing.as_secs_f64() / consumer.invoking.as_secs_f64().max(f64::EPSILON);
-    let (stage, what) =
-        if storing >= STORE_SHARE { (Stage::Store, "the store") } else { (Stage::Function, "the function") };
+    let (stage, what) = if storing >= STORE_SHARE {
+        (Stage::Store, "the writes to the rides table")
+    } else {
+        (Stage::Function, "the function")
+    };
     Some((
         stage,
         format!(
-            "{what} ({stages}: the functions were busy {} of what {} invocations at once allow, {} of it writing to the rides table)",
+            "{what} ({stages}: the functions were busy {} of what {} invocations at once allow, {} of that time in the table's calls)",
             percent(busy),
             consumer.concurrency,
             percent(storing.min(1.0))
