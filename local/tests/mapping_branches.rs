@@ -353,13 +353,16 @@ async fn batch_item_failures_resume_each_partition_from_its_lowest_reported_offs
     )
     .await;
     let seen = seen.lock().expect("lock").clone();
-    // The batch after the one that reported (0,3) and (0,6): partition 0 from
-    // offset 3 on, and nothing of partition 1 again.
+    // Partition 0's batch after the one that reported (0,3) and (0,6): from
+    // offset 3 on (partition 1's batches run beside it, in their own lane),
+    // and nothing of partition 1 again.
     let reported = seen.iter().position(|b| b.contains(&(0, 3))).expect("offset 3 was sent");
-    let retry = &seen[reported + 1];
+    let retry = seen[reported + 1..].iter().find(|b| b.iter().any(|r| r.0 == 0)).expect("partition 0 again");
     let first_batch_p0: Vec<i64> = seen[reported].iter().filter(|r| r.0 == 0).map(|r| r.1).collect();
     let expected: Vec<Record> = first_batch_p0.iter().filter(|&&o| o >= 3).map(|&o| (0, o)).collect();
     assert_eq!(retry, &expected, "the retry is partition 0 from offset 3, whole: {seen:?}");
+    let partition_1: Vec<&Record> = seen.iter().flatten().filter(|r| r.0 == 1).collect();
+    assert_eq!(partition_1.len(), 8, "partition 1 delivered once: {seen:?}");
     assert_eq!(stats.bisections.load(Ordering::Relaxed), 0, "a partial batch response is not a function error");
     assert_eq!(stats.records_discarded.load(Ordering::Relaxed), 0);
     let all: BTreeSet<Record> = seen.iter().flatten().copied().collect();
