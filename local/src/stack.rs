@@ -1,7 +1,7 @@
 //! Starts the whole pipeline on loopback, in dependency order: Kinesis
 //! emulator and stream, Kafka broker and topic, the Kinesis → Kafka hop (the
 //! Kafka Connect worker with the Camel connector, or the forwarder's Kinesis
-//! mapping), the rides table on dynalite (or moto), the functions under
+//! mapping), the rides table on dynoxide (or dynalite, or moto), the functions under
 //! `cargo lambda watch`, then the MSK mapping's poller and the schedule as
 //! tasks.
 
@@ -103,7 +103,7 @@ pub struct LocalStack {
     /// The Kinesis → Kafka hop: Kafka Connect with the real Camel
     /// aws-kinesis-source connector, or the forwarder and its mapping.
     pub bridge: Bridge,
-    /// The rides table's emulator (dynalite or moto's server).
+    /// The rides table's emulator (dynoxide by default; dynalite or moto's server).
     pub table: crate::dynamodb::TableServer,
     /// A client for the rides table.
     pub rides: aws_sdk_dynamodb::Client,

@@ -1,8 +1,10 @@
-//! DynamoDB on loopback: moto's server (the tools venv) speaks its protocol,
-//! transactions and `ReturnValuesOnConditionCheckFailure` included (dynalite
-//! has neither; README, "The rides table"). Here: a client for it, the rides
-//! table as the template defines it, reading it back, and a proxy that
-//! throttles the way DynamoDB does, since moto never does.
+//! DynamoDB on loopback, from three open-source emulators that speak its
+//! protocol: dynoxide (the local stack's default, served in this process)
+//! and moto's server (the tools venv) answer `ReturnValuesOnConditionCheckFailure`
+//! and `UpdateTimeToLive`; dynalite has neither (README, "Exactly-once
+//! effect"). Here: a client for them, the rides table as the template
+//! defines it, reading it back, and a proxy that throttles the way DynamoDB
+//! does, since no emulator does.
 
 pub mod throttle_proxy;
 
