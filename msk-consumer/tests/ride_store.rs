@@ -189,8 +189,14 @@ mod handler {
         Deps { config, dead_letters: MemorySink::new(), store: Some(store) }
     }
 
+    /// Each call another invocation, a millisecond after the one before, as
+    /// a redelivery always is (the consumer tells its own retried writes
+    /// from redeliveries by the invocation's time).
     fn invocation(deadline: Option<Instant>) -> Invocation {
-        Invocation { request_id: "req-store".into(), now_ms: events::samples::SAMPLE_NOW_MS + 60_000, deadline }
+        static LATER_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+        let now_ms =
+            events::samples::SAMPLE_NOW_MS + 60_000 + LATER_MS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Invocation { request_id: "req-store".into(), now_ms, deadline }
     }
 
     async fn summary(payload: &str, deps: &Deps<MemorySink>) -> BatchSummary {

@@ -11,7 +11,9 @@
 //! each ride on its own, and tells a redelivery from a changed ride by the
 //! item it returns: duplicates are found by the write itself, never by a
 //! read per ride (an emulator that refuses without the item, dynalite, costs
-//! one consistent read per refusal). Throttling, 5xx answers and lost
+//! one consistent read per refusal). A refusal of the item this same
+//! delivery wrote (an attempt whose answer was lost, then retried) counts
+//! as stored, not as a duplicate. Throttling, 5xx answers and lost
 //! connections are retried per ride with jittered backoff until the
 //! deadline, and each attempt is raced against it: a put DynamoDB has not
 //! answered by then (a stalled endpoint) is abandoned and the ride reported
@@ -101,11 +103,11 @@ impl DynamoStore {
         };
         if let PutItemError::ConditionalCheckFailedException(failed) = service {
             return match failed.item().filter(|item| !item.is_empty()) {
-                Some(stored) => Attempt::Done(compared(ride, stored)),
+                Some(stored) => Attempt::Done(compared(ride, consumed_at_ms, stored)),
                 // DynamoDB returns it when asked; an emulator may not
                 // (dynalite): then read it, so a changed ride is still told
                 // from a redelivery.
-                None => self.read_stored(ride).await,
+                None => self.read_stored(ride, consumed_at_ms).await,
             };
         }
         let throttled = matches!(
@@ -129,7 +131,7 @@ impl DynamoStore {
     /// The stored item under the ride's event id, read consistently (one
     /// read, only where a refusal did not carry the item), compared with
     /// the ride.
-    async fn read_stored(&self, ride: &RideToStore) -> Attempt {
+    async fn read_stored(&self, ride: &RideToStore, consumed_at_ms: i64) -> Attempt {
         let read = self
             .client
             .get_item()
@@ -140,7 +142,7 @@ impl DynamoStore {
             .await;
         match read {
             Ok(found) => match found.item().filter(|item| !item.is_empty()) {
-                Some(stored) => Attempt::Done(compared(ride, stored)),
+                Some(stored) => Attempt::Done(compared(ride, consumed_at_ms, stored)),
                 // Gone since the refusal (expired): write it again.
                 None => Attempt::Retry("refused as stored, then not found".into()),
             },
@@ -149,14 +151,22 @@ impl DynamoStore {
     }
 }
 
-/// A refused ride against the item stored under its event id: the same
-/// ride delivered again, or different content under one id.
-fn compared(ride: &RideToStore, stored: &std::collections::HashMap<String, AttributeValue>) -> Outcome {
+/// A refused ride against the item stored under its event id: written by
+/// this delivery's own earlier attempt (its answer lost: stored, not a
+/// duplicate), the same ride delivered again, or different content under
+/// one id.
+fn compared(
+    ride: &RideToStore,
+    consumed_at_ms: i64,
+    stored: &std::collections::HashMap<String, AttributeValue>,
+) -> Outcome {
     let differs = item::differs(ride, stored);
-    if differs.is_empty() {
-        Outcome::AlreadyStored
-    } else {
+    if !differs.is_empty() {
         Outcome::Conflicting { differs }
+    } else if item::written_by(ride, consumed_at_ms, stored) {
+        Outcome::Stored
+    } else {
+        Outcome::AlreadyStored
     }
 }
 

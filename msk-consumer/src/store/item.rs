@@ -45,6 +45,20 @@ pub fn to_item(ride: &RideToStore, consumed_at_ms: i64, ttl_seconds: i64) -> Has
     ])
 }
 
+/// Whether `stored` is this very delivery's own write (the same record of
+/// the same invocation): a put whose answer was lost (an attempt timed out,
+/// a connection dropped after the write) and whose retry was then refused.
+/// A redelivery is another invocation (another `consumedAt`), often another
+/// offset.
+pub fn written_by(ride: &RideToStore, consumed_at_ms: i64, stored: &HashMap<String, AttributeValue>) -> bool {
+    let s = |name: &str| stored.get(name).and_then(|v| v.as_s().ok()).map(String::as_str);
+    let n = |name: &str| stored.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok());
+    s(KAFKA_TOPIC) == Some(ride.topic.as_str())
+        && n(KAFKA_PARTITION) == Some(ride.partition)
+        && n(KAFKA_OFFSET) == Some(ride.offset)
+        && n(CONSUMED_AT) == Some(consumed_at_ms)
+}
+
 /// The ride's own fields in a stored item that differ from `ride`'s. An
 /// attribute missing or of another type counts as different.
 pub fn differs(ride: &RideToStore, stored: &HashMap<String, AttributeValue>) -> Vec<&'static str> {
@@ -99,5 +113,17 @@ mod tests {
         let mut damaged = stored.clone();
         damaged.insert(PICKUP.into(), AttributeValue::N("1".into()));
         assert_eq!(differs(&ride(), &damaged), vec![PICKUP]);
+    }
+
+    #[test]
+    fn only_this_deliverys_own_write_is_written_by_it() {
+        let stored = to_item(&ride(), 1_700_000_123_456, 60);
+        assert!(written_by(&ride(), 1_700_000_123_456, &stored), "an earlier attempt of this very put");
+        assert!(!written_by(&ride(), 1_700_000_999_999, &stored), "a later invocation: a redelivery");
+        let elsewhere = RideToStore { offset: 43, ..ride() };
+        assert!(!written_by(&elsewhere, 1_700_000_123_456, &stored), "another record in the same invocation");
+        let mut bare = stored.clone();
+        bare.remove(CONSUMED_AT);
+        assert!(!written_by(&ride(), 1_700_000_123_456, &bare), "without its delivery facts, not ours");
     }
 }
