@@ -45,14 +45,24 @@ pub fn to_item(ride: &RideToStore, consumed_at_ms: i64, ttl_seconds: i64) -> Has
     ])
 }
 
+/// A string attribute of a stored item; `None` if missing or of another type.
+fn text<'a>(stored: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
+    stored.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+/// A whole-number attribute of a stored item; `None` if missing, of another
+/// type or not a whole number.
+fn number(stored: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+    stored.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())
+}
+
 /// Whether `stored` is this very delivery's own write (the same record of
 /// the same invocation): a put whose answer was lost (an attempt timed out,
 /// a connection dropped after the write) and whose retry was then refused.
 /// A redelivery is another invocation (another `consumedAt`), often another
 /// offset.
 pub fn written_by(ride: &RideToStore, consumed_at_ms: i64, stored: &HashMap<String, AttributeValue>) -> bool {
-    let s = |name: &str| stored.get(name).and_then(|v| v.as_s().ok()).map(String::as_str);
-    let n = |name: &str| stored.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok());
+    let (s, n) = (|name| text(stored, name), |name| number(stored, name));
     s(KAFKA_TOPIC) == Some(ride.topic.as_str())
         && n(KAFKA_PARTITION) == Some(ride.partition)
         && n(KAFKA_OFFSET) == Some(ride.offset)
@@ -62,8 +72,7 @@ pub fn written_by(ride: &RideToStore, consumed_at_ms: i64, stored: &HashMap<Stri
 /// The ride's own fields in a stored item that differ from `ride`'s. An
 /// attribute missing or of another type counts as different.
 pub fn differs(ride: &RideToStore, stored: &HashMap<String, AttributeValue>) -> Vec<&'static str> {
-    let s = |name: &str| stored.get(name).and_then(|v| v.as_s().ok()).map(String::as_str);
-    let n = |name: &str| stored.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok());
+    let (s, n) = (|name| text(stored, name), |name| number(stored, name));
     let checks: [(&'static str, bool); 6] = [
         (SCHEMA_VERSION, n(SCHEMA_VERSION) == Some(i64::from(ride.schema_version))),
         (RIDE_TIMESTAMP, n(RIDE_TIMESTAMP) == Some(ride.ride_timestamp)),
