@@ -36,7 +36,7 @@ pub enum PluginError {
     Zip(#[from] zip::result::ZipError),
     #[error("downloading {url}: {reason}")]
     Download { url: String, reason: String },
-    #[error("{coordinates} was found in none of {tried}; set MAVEN_EXTRA_REPOSITORIES to a repository that has it (see the README, \"The connector\")")]
+    #[error("{coordinates} was found in none of {tried}; set MAVEN_EXTRA_REPOSITORIES to a repository that has it (see docs/connector.md)")]
     NotFound { coordinates: String, tried: String },
 }
 

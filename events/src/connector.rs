@@ -6,7 +6,7 @@
 //! ([`local_overrides`]), and prints that difference.
 //!
 //! Why each property is what it is (measured on the real connector, 4.18.0,
-//! Kafka Connect 3.7.2; see the README's "The connector"):
+//! Kafka Connect 3.7.2; see docs/connector.md):
 //! - `ByteArrayConverter`: 4.18.0 hands Connect each record's data as a
 //!   `byte[]`; this converter writes it unchanged (binary too), where the
 //!   seed's `StringConverter` wrote `[B@47c7c48` for every ride.

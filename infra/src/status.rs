@@ -1,7 +1,7 @@
 //! `infra status`: is the pipeline running? The stack and its outputs, the
 //! consumer's event source mapping, the Camel connector, and how far behind
 //! the topic the consumer group is (Lambda's OffsetLag metric), and the
-//! state of every alarm (README, "Operating it"). Each part is reported on
+//! state of every alarm (docs/operating.md). Each part is reported on
 //! its own, so one missing permission does not hide the rest.
 
 use std::time::{Duration, SystemTime};
@@ -93,7 +93,7 @@ pub async fn status(clients: &Clients, stack_name: &StackName) -> anyhow::Result
 /// those in ALARM first.
 async fn alarms(clients: &Clients, stack: &str) {
     let prefix = format!("{stack}-");
-    println!("Alarms (README, \"Operating it\", says what each means and the first thing to do):");
+    println!("Alarms (docs/operating.md says what each means and the first thing to do):");
     let mut found = Vec::new();
     let mut pages = clients.cloudwatch.describe_alarms().alarm_name_prefix(&prefix).into_paginator().send();
     while let Some(page) = pages.next().await {

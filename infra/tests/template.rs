@@ -133,7 +133,7 @@ fn the_bastion_is_off_by_default_and_reachable_only_through_session_manager() {
 }
 
 /// The deploying principal's policy (infra/deployer-policy.json, which the
-/// README points to) allows creating every resource type the template uses.
+/// docs/deploying.md points to) allows creating every resource type the template uses.
 #[test]
 fn the_deployer_policy_covers_every_resource_type() {
     let policy: Value = serde_json::from_str(
@@ -206,7 +206,7 @@ fn the_deployer_policy_covers_every_resource_type() {
     }
 }
 
-/// The README says the template's own statements use `"Resource": "*"` only
+/// docs/deploying.md says the template's own statements use `"Resource": "*"` only
 /// for unscopable actions, and that the bastion's AWS-managed SSM policy is
 /// the one exception: it must stay the only managed policy.
 /// No managed policy anywhere: the bastion's Session Manager access is the
@@ -234,26 +234,26 @@ fn the_local_broker_is_the_deployed_kafka_version() {
     assert!(local.starts_with(&format!("{deployed}.")), "local Kafka {local}, template default {deployed}.x");
 }
 
-/// The README's "Operating it" table is the alarms' own definitions
+/// `docs/operating.md`'s alarm table is the alarms' own definitions
 /// rendered (`UPDATE_GOLDEN=1` rewrites it between its markers).
 #[test]
-fn the_readme_explains_every_alarm() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
-    let readme = std::fs::read_to_string(&path).expect("README");
+fn the_operating_guide_explains_every_alarm() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/operating.md");
+    let readme = std::fs::read_to_string(&path).expect("docs/operating.md");
     let (start, end) = ("<!-- alarms:start -->\n", "<!-- alarms:end -->");
     let table = infra::template::alarms::operating_table(&Settings::default());
     let (Some(from), Some(to)) = (readme.find(start), readme.find(end)) else {
-        panic!("README.md needs the {start:?} and {end:?} markers in its \"Operating it\" section")
+        panic!("docs/operating.md needs the {start:?} and {end:?} markers")
     };
     let current = &readme[from + start.len()..to];
     if std::env::var_os("UPDATE_GOLDEN").is_some() && current != table {
         std::fs::write(&path, format!("{}{table}{}", &readme[..from + start.len()], &readme[to..]))
-            .expect("write README");
+            .expect("write docs/operating.md");
         return;
     }
     assert_eq!(
         current, table,
-        "README's alarm table is stale: run UPDATE_GOLDEN=1 cargo test -p infra --test template"
+        "docs/operating.md's alarm table is stale: run UPDATE_GOLDEN=1 cargo test -p infra --test template"
     );
 }
 

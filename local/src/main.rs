@@ -488,7 +488,7 @@ async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::Result<()> {
     }
     println!("mapping               the template's: {}", stack.esm_settings().describe());
     print_where_the_rides_went(&stack, &report, &timeline);
-    println!("alarms                the template's, as this run would have raised them (README, \"Operating it\"):");
+    println!("alarms                the template's, as this run would have raised them (docs/operating.md):");
     for line in local::signals::lines(&stack, &report) {
         println!("{line}");
     }

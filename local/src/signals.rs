@@ -1,4 +1,4 @@
-//! The template's alarms (infra `template::alarms`, README "Operating it")
+//! The template's alarms (infra `template::alarms`, docs/operating.md)
 //! as the local stack can see them: for each signal it has, the value a run
 //! reached, so a demo shows which alarm a deployment would have raised.
 

@@ -2,7 +2,7 @@
 //! each with the three clients that talk to it here: the producer's
 //! `aws-sdk-kinesis`, the AWS CLI, and the connector's Java SDK (the real
 //! Camel connector on Kafka Connect, CBOR on and off). It prints the
-//! comparison the README records, and holds each emulator to it: every one
+//! comparison docs/local-stack.md records, and holds each emulator to it: every one
 //! serves every client with the overrides it declares
 //! (`EmulatorKind::connector_overrides`), and each override it declares is
 //! needed (the run without it fails), so none outlives its reason.

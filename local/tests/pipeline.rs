@@ -415,7 +415,7 @@ async fn hop_kill_broker_outage_and_failed_batches_lose_nothing(bridge: BridgeKi
 /// mappings resume and the consumer takes everything Kafka holds. The
 /// forwarder loses nothing (its mapping keeps the records in Kinesis until
 /// Kafka acknowledges them); what the Camel hop does is measured and printed
-/// (its hand-off queue throws `Queue full` past its size, README "The connector").
+/// (its hand-off queue throws `Queue full` past its size, docs/connector.md).
 async fn kafka_frozen_for_60_s_while_rides_arrive(bridge: BridgeKind) {
     let watchdog = Watchdog::arm("kafka_frozen_for_60_s_while_rides_arrive", Duration::from_secs(900));
     let stack = start_stack("frozen", bridge).await;

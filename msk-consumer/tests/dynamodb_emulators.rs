@@ -3,7 +3,7 @@
 //! table and its writer need: the table as the template defines it, TTL, a
 //! conditional put that returns the stored item when it fails, and the
 //! writer itself storing a batch and then finding every ride of it already
-//! stored. Prints the comparison the README records; dynoxide (the local
+//! stored. Prints the comparison docs/consumer.md records; dynoxide (the local
 //! stack's default) and moto must pass every step, and on dynalite, which
 //! does not return the stored item, the writer must still tell redeliveries
 //! from changed rides (it reads the item).

@@ -1,7 +1,7 @@
 //! Observability as code: every place a ride can wait or fall, as one list
 //! of [`Signal`]s from which the template renders a CloudWatch alarm each
 //! (notifying one SNS topic, with an optional e-mail subscription), the
-//! dashboard, and the README's "Operating it" table ([`operating_table`]).
+//! dashboard, and `docs/operating.md`'s table ([`operating_table`]).
 //! `infra status` lists the alarms' states by the same names. A guard rule
 //! (`OPERATOR_ALARMS_ON_EVERY_SIGNAL`) fails a template that drops one.
 
@@ -119,7 +119,7 @@ fn own_metric(
     (namespace, metric, vec![("Function", Dim::Literal(function.to_owned()))])
 }
 
-/// Every signal, in the order the dashboard and the README show them.
+/// Every signal, in the order the dashboard and `docs/operating.md` show them.
 pub fn signals(s: &Settings) -> Vec<Signal> {
     let emf = |signal: Signal, (namespace, metric, dims): (&'static str, &'static str, Vec<(&'static str, Dim)>)| {
         signal.metric(namespace, metric, dims)
@@ -355,7 +355,7 @@ fn dashboard_body(signals: &[&Signal]) -> String {
     body.to_string()
 }
 
-/// The README's "Operating it" table, from the same definitions.
+/// `docs/operating.md`'s alarm table, from the same definitions.
 pub fn operating_table(s: &Settings) -> String {
     let mut out = String::from("| alarm | hop | what it means | first thing to do |\n| --- | --- | --- | --- |\n");
     for signal in signals(s) {

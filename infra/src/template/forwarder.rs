@@ -28,7 +28,7 @@ pub fn add(t: &mut Template, s: &Settings) {
     t.parameters.insert(
         BRIDGE_PARAMETER.into(),
         json!({"Type": "String", "Default": "camel", "AllowedValues": ["camel", "lambda"],
-        "Description": "The Kinesis -> MSK hop: camel (the Camel aws-kinesis-source connector on MSK Connect) or lambda (the kinesis-forwarder function behind a Kinesis event source mapping; README, \"The forwarder hop\")"}),
+        "Description": "The Kinesis -> MSK hop: camel (the Camel aws-kinesis-source connector on MSK Connect) or lambda (the kinesis-forwarder function behind a Kinesis event source mapping; docs/forwarder.md)"}),
     );
     t.parameters.insert(
         "ForwarderParallelizationFactor".into(),

@@ -1,7 +1,7 @@
 //! DynamoDB on loopback, from three open-source emulators that speak its
 //! protocol: dynoxide (the local stack's default, served in this process)
 //! and moto's server (the tools venv) answer `ReturnValuesOnConditionCheckFailure`
-//! and `UpdateTimeToLive`; dynalite has neither (README, "Exactly-once
+//! and `UpdateTimeToLive`; dynalite has neither (docs/consumer.md, "Exactly-once
 //! effect"). Here: a client for them, the rides table as the template
 //! defines it, reading it back, and a proxy that throttles the way DynamoDB
 //! does, since no emulator does.
@@ -120,7 +120,7 @@ async fn scan_once(
 }
 
 /// dynalite (npm), the other open-source DynamoDB emulator, on loopback:
-/// compared with moto (README, "Exactly-once effect"; the store_path bench).
+/// compared with moto (docs/consumer.md, "Exactly-once effect"; the store_path bench).
 pub struct Dynalite {
     _service: crate::process::Service,
     port: u16,

@@ -1,6 +1,6 @@
 //! The Kinesis emulator, started on free loopback ports, in memory, streams
 //! ACTIVE at once: a real Kinesis-protocol server the SDKs talk to as to AWS.
-//! Two are supported and compared (README, "The Kinesis emulator";
+//! Two are supported and compared (docs/local-stack.md, "The Kinesis emulator";
 //! `local/tests/emulators.rs`): kinesalite, the default, and kinesis-local
 //! (kinesis-mock's Node build). `LOCAL_KINESIS_EMULATOR` picks one.
 

@@ -1,6 +1,6 @@
 //! Every valid ride stored once, whatever is redelivered: a DynamoDB table
 //! keyed by the ride's event id, written so that the first delivery wins and
-//! every later one leaves the item as it was (README, "Exactly-once
+//! every later one leaves the item as it was (docs/consumer.md, "Exactly-once
 //! effect"). The pipeline delivers at least once at every hop; this is where
 //! redelivery stops mattering.
 //!
