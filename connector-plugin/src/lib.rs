@@ -1,6 +1,6 @@
 //! The Camel connector plugin, got the same way by `infra package` (a ZIP
 //! for MSK Connect) and by `local` (unpacked on the worker's `plugin.path`):
-//! by its Maven coordinates (`events::connector::PLUGIN`), from Maven
+//! by its Maven coordinates (`pipeline_settings::connector::PLUGIN`), from Maven
 //! Central first, then from the extra repositories named in
 //! `MAVEN_EXTRA_REPOSITORIES`; checked against the repository's published
 //! SHA-1, then against a SHA-256 pin that names the repository it pins.
@@ -11,7 +11,7 @@ pub mod repository;
 
 use std::path::{Path, PathBuf};
 
-use events::connector::Coordinates;
+use pipeline_settings::connector::Coordinates;
 use thiserror::Error;
 
 pub use archive::{repackage_as_zip, unpack};

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use events::connector::Coordinates;
+use pipeline_settings::connector::Coordinates;
 
 use crate::PluginError;
 
@@ -94,7 +94,7 @@ mod tests {
     fn a_pin_holds_only_for_the_repository_it_names() {
         let work = tempfile::tempdir().expect("tempdir");
         let pins = Pins { committed: work.path().join("committed"), machine: work.path().join("machine") };
-        let plugin = events::connector::PLUGIN;
+        let plugin = pipeline_settings::connector::PLUGIN;
         let archive = work.path().join("a.tar.gz");
         let central = crate::MAVEN_CENTRAL;
         let local = "file:///srv/maven";

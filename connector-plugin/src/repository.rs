@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use events::connector::Coordinates;
+use pipeline_settings::connector::Coordinates;
 
 use crate::PluginError;
 
@@ -136,7 +136,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_repository_without_the_file_is_skipped_and_the_next_one_serves_it() {
-        let coordinates = events::connector::PLUGIN;
+        let coordinates = pipeline_settings::connector::PLUGIN;
         let work = tempfile::tempdir().expect("tempdir");
         let (empty, full) = (work.path().join("empty"), work.path().join("full"));
         let file = full.join(coordinates.path());

@@ -1,10 +1,14 @@
 //! What the Apache Camel aws-kinesis-source connector (camel-kafka-connector
-//! 3.18, the seed's pin) puts on each Kafka record. The value is the Kinesis
-//! record's data (StringConverter), there is no key, and the Camel message
-//! headers travel as Kafka headers prefixed `CamelHeader.`; only String (and
-//! other primitive) headers are copied, so the `Instant` arrival timestamp is
-//! dropped by the connector (CamelSourceTask.setAdditionalHeaders).
-
+//! 4.18.0 on Kafka Connect 3.7, `pipeline_settings::connector`) puts on each
+//! Kafka record, as `local/tests/connector.rs` reads it back from the real
+//! plugin: the value is the Kinesis record's data byte for byte
+//! (`ByteArrayConverter`; the seed's `StringConverter` wrote `[B@…` object
+//! names), the key is the partition key (`camelMessageHeaderKey`), and the
+//! Camel message headers travel as Kafka headers prefixed `CamelHeader.`:
+//! the partition key, sequence number and shard id. Only primitive headers
+//! are copied, so the `Instant` arrival timestamp is dropped
+//! (`CamelSourceTask.setAdditionalHeaders`); the forwarder hop writes the
+//! same header names and adds the arrival time as epoch milliseconds.
 use std::borrow::Cow;
 
 use serde::Serialize;
@@ -15,11 +19,12 @@ pub const HEADER_PREFIX: &str = "CamelHeader.";
 pub const PARTITION_KEY: &str = "CamelHeader.CamelAwsKinesisPartitionKey";
 pub const SEQUENCE_NUMBER: &str = "CamelHeader.CamelAwsKinesisSequenceNumber";
 pub const SHARD_ID: &str = "CamelHeader.CamelAwsKinesisShardId";
-/// Not sent by 3.18 (an `Instant` header is dropped); read when a newer
-/// connector or a transform adds it as epoch milliseconds.
+/// Not sent by the Camel connector (an `Instant` header is dropped); the
+/// forwarder writes it as epoch milliseconds.
 pub const ARRIVAL_TIMESTAMP: &str = "CamelHeader.CamelAwsKinesisApproximateArrivalTimestamp";
 
-/// Names the Camel 4.x kamelet documents for the same values.
+/// Names the Camel 4.x kamelet documents for the same values (read as well:
+/// a transform or another connector version may write them).
 pub const PARTITION_KEY_4X: &str = "aws.kinesis.partition.key";
 pub const SEQUENCE_NUMBER_4X: &str = "aws.kinesis.sequence.number";
 

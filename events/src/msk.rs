@@ -17,19 +17,6 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-/// Reads an invocation payload: the fast path for the layout Lambda sends
-/// ([`crate::fast::msk_event`]), serde_json for anything else, which also
-/// words the error when the payload is not an MSK event at all.
-pub fn parse_event(payload: &[u8]) -> Result<MskEvent<'_>, serde_json::Error> {
-    match std::str::from_utf8(payload) {
-        Ok(text) => match crate::fast::msk_event(text) {
-            Some(event) => Ok(event),
-            None => serde_json::from_str(text),
-        },
-        Err(_) => serde_json::from_slice(payload),
-    }
-}
-
 /// Lambda's synchronous invocation payload limit, which caps a batch.
 pub const MAX_INVOKE_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 

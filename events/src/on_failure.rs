@@ -164,7 +164,7 @@ impl InvocationRecord {
 
     /// The discarded event, parsed back from `payload` (S3 records only).
     pub fn event(&self) -> Option<Result<MskEvent<'_>, serde_json::Error>> {
-        self.payload.as_deref().map(|p| crate::msk::parse_event(p.as_bytes()))
+        self.payload.as_deref().map(|p| crate::payload::msk_event(p.as_bytes()))
     }
 }
 

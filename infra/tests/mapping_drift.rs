@@ -1,6 +1,6 @@
 //! The local stack runs the mapping the template deploys: the rendered
 //! `ConsumerMapping` and the consumer's environment against the settings and
-//! environment `local` builds. Both come from `events::mapping`; this fails
+//! environment `local` builds. Both come from `pipeline_settings::mapping`; this fails
 //! if either side stops using it or renders it differently.
 
 use std::time::Duration;
@@ -49,7 +49,7 @@ fn the_local_mapping_is_the_deployed_mapping() {
 
 /// The forwarder's Kinesis mapping: the rendered `ForwarderMapping` against
 /// the settings the local stack's Kinesis mapping runs
-/// (`events::mapping::FORWARDER_MAPPING` on both sides).
+/// (`pipeline_settings::mapping::FORWARDER_MAPPING` on both sides).
 #[test]
 fn the_local_kinesis_mapping_is_the_deployed_forwarder_mapping() {
     let template: Value = serde_json::from_str(&render(&Settings::default()).expect("render").to_json()).expect("json");

@@ -49,11 +49,11 @@ async fn the_plugin_is_downloaded_once_pinned_and_held_to_its_pin() {
     let archive = work.path().join("fixture.tar.gz");
     let digest = plugin_archive(&archive);
     let bytes = std::fs::read(&archive).expect("archive");
-    let url_path = format!("/maven2/{}", events::connector::PLUGIN.path());
+    let url_path = format!("/maven2/{}", pipeline_settings::connector::PLUGIN.path());
     let sha1 = hex::encode(sha1::Sha1::digest(&bytes));
     let repository = maven_repository(HashMap::from([
         (url_path.clone(), bytes.clone()),
-        (format!("{url_path}.sha1"), format!("{sha1}  {}\n", events::connector::PLUGIN.file_name()).into_bytes()),
+        (format!("{url_path}.sha1"), format!("{sha1}  {}\n", pipeline_settings::connector::PLUGIN.file_name()).into_bytes()),
     ]))
     .await;
     let lambdas = work.path().join("lambda");
@@ -84,7 +84,7 @@ async fn the_plugin_is_downloaded_once_pinned_and_held_to_its_pin() {
     assert!(first.status.success(), "package failed:\n{out}\n{err}");
     assert!(err.contains(&format!("pinned the plugin archive's SHA-256 {digest} from {repository}")), "{err}");
     let pin = std::fs::read_to_string(work.path().join("infra/camel-plugin.sha256")).expect("pin written");
-    let line = format!("{digest}  {}  {repository}", events::connector::PLUGIN);
+    let line = format!("{digest}  {}  {repository}", pipeline_settings::connector::PLUGIN);
     assert!(pin.lines().any(|l| l == line), "the pin names its repository:\n{pin}");
     assert!(out.contains("ConnectorPluginKey=plugins/camel-aws-kinesis-source-4.18.0-"), "{out}");
 
@@ -95,7 +95,7 @@ async fn the_plugin_is_downloaded_once_pinned_and_held_to_its_pin() {
     assert_eq!(err.matches("unchanged").count(), 5, "{err}");
 
     // A cached archive that no longer matches the pin is refused, and says why.
-    let cached = cache.join("kinesis-msk-lambda/camel").join(events::connector::PLUGIN.file_name());
+    let cached = cache.join("kinesis-msk-lambda/camel").join(pipeline_settings::connector::PLUGIN.file_name());
     let mut tampered = bytes.clone();
     tampered[20] ^= 0xff;
     std::fs::write(&cached, &tampered).expect("tamper");
@@ -107,7 +107,7 @@ async fn the_plugin_is_downloaded_once_pinned_and_held_to_its_pin() {
     // A transfer that does not match the repository's SHA-1 is refused too.
     std::fs::remove_file(&cached).expect("clear cache");
     let _ = std::fs::remove_file(
-        cache.join("kinesis-msk-lambda/camel").join(format!("{}.origin", events::connector::PLUGIN.file_name())),
+        cache.join("kinesis-msk-lambda/camel").join(format!("{}.origin", pipeline_settings::connector::PLUGIN.file_name())),
     );
     let corrupt = maven_repository(HashMap::from([
         (url_path.clone(), tampered),

@@ -121,7 +121,7 @@ fn rides(n: usize) -> Vec<(String, Vec<u8>)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_record_arrives_byte_for_byte_with_its_key_and_the_camel_headers() {
     let kafka = kafka("fidelity");
-    create_topic(&kafka, "carrides", 4, events::topic::MAX_MESSAGE_BYTES).await;
+    create_topic(&kafka, "carrides", 4, pipeline_settings::topic::MAX_MESSAGE_BYTES).await;
     let sink =
         KafkaSink::new(&config(&kafka.bootstrap_servers(), "carrides"), &msk_iam::Auth::Plaintext).expect("sink");
     let mut records = rides(500);
@@ -152,7 +152,7 @@ async fn every_record_arrives_byte_for_byte_with_its_key_and_the_camel_headers()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_broker_is_answered_by_the_deadline_and_the_retry_delivers_every_record() {
     let kafka = kafka("frozen");
-    create_topic(&kafka, "carrides", 2, events::topic::MAX_MESSAGE_BYTES).await;
+    create_topic(&kafka, "carrides", 2, pipeline_settings::topic::MAX_MESSAGE_BYTES).await;
     let sink =
         KafkaSink::new(&config(&kafka.bootstrap_servers(), "carrides"), &msk_iam::Auth::Plaintext).expect("sink");
     // The producer is connected and warm before the broker freezes.
@@ -215,7 +215,7 @@ async fn the_iam_path_is_answered_by_the_deadline_when_the_broker_refuses_the_to
     // The broker's SASL_SSL listener takes only unsecured JWTs: the MSK IAM
     // token gets through TLS and is refused, so nothing is acknowledged.
     let kafka = kafka("iam");
-    create_topic(&kafka, "carrides", 1, events::topic::MAX_MESSAGE_BYTES).await;
+    create_topic(&kafka, "carrides", 1, pipeline_settings::topic::MAX_MESSAGE_BYTES).await;
     let credentials = aws_credential_types::provider::SharedCredentialsProvider::new(
         aws_credential_types::Credentials::new(local::LOCAL_ACCESS_KEY, local::LOCAL_SECRET_KEY, None, None, "test"),
     );

@@ -128,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
         .filter(|(hop, _)| *hop == BridgeKind::Lambda)
         .filter_map(|(_, r)| r.mean_invoke_ms)
         .fold(None, |max: Option<f64>, ms| Some(max.map_or(ms, |m| m.max(ms))));
-    let batch = events::mapping::FORWARDER_MAPPING.batch_size as f64;
+    let batch = pipeline_settings::mapping::FORWARDER_MAPPING.batch_size as f64;
     let connect = |rate: f64| MSK_CONNECT_MCU_HOUR_USD * CONNECTOR_MCUS / (rate * 3600.0 / 1e6);
     println!(
         "| Camel on MSK Connect (1 worker, 1 MCU, billed by the hour) | ${:.3} | ${:.4} | ${:.4} |",
@@ -172,7 +172,7 @@ async fn stack(hop: BridgeKind, label: &str, shards: i32) -> anyhow::Result<Loca
     // The broker's clock on every record, so latency is measured at Kafka.
     let admin: AdminClient<DefaultClientContext> =
         ClientConfig::new().set("bootstrap.servers", broker.bootstrap_servers()).create()?;
-    let max = events::topic::MAX_MESSAGE_BYTES.to_string();
+    let max = pipeline_settings::topic::MAX_MESSAGE_BYTES.to_string();
     let topic = NewTopic::new(&options.topic, options.partitions, TopicReplication::Fixed(1))
         .set("message.timestamp.type", "LogAppendTime")
         .set("max.message.bytes", &max);

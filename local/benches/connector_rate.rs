@@ -49,15 +49,15 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(std::env::var("CONNECTOR_BENCH_WINDOW_S").ok().and_then(|v| v.parse().ok()).unwrap_or(90));
     let emulator = Emulator::start_configured()?;
     let mut runs = Vec::new();
-    for (label, tuned) in [("template (events::connector)", true), ("baseline (plugin defaults)", false)] {
+    for (label, tuned) in [("template (pipeline_settings::connector)", true), ("baseline (plugin defaults)", false)] {
         runs.push(run(&emulator, label, tuned, rides, window).await?);
     }
     println!(
         "\n{rides} rides, 2 shards, emulator {}, Kafka Connect {} + {} {}\n",
         emulator.kind().name(),
-        events::connector::KAFKA_CONNECT_VERSION,
-        events::connector::PLUGIN.artifact,
-        events::connector::PLUGIN.version
+        pipeline_settings::connector::KAFKA_CONNECT_VERSION,
+        pipeline_settings::connector::PLUGIN.artifact,
+        pipeline_settings::connector::PLUGIN.version
     );
     println!("| properties | put in | in Kafka after | delivered | rides/s (2 shards) | per shard | dropped in the hand-off |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
@@ -97,7 +97,7 @@ async fn run(
     if !tuned {
         properties.retain(|(key, _)| !TUNED.contains(&key.as_str()));
     }
-    let local_only: Vec<_> = events::connector::local_overrides(&emulator.endpoint())
+    let local_only: Vec<_> = pipeline_settings::connector::local_overrides(&emulator.endpoint())
         .into_iter()
         .chain(emulator.connector_overrides())
         .collect();

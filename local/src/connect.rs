@@ -4,8 +4,8 @@
 //! REST API on loopback only, with the real Camel aws-kinesis-source plugin
 //! (fetched by its coordinates, `connector_plugin`) on its `plugin.path`. The
 //! connector is created through the REST API with the template's properties
-//! (`events::connector::properties`) plus the loopback overrides
-//! (`events::connector::local_overrides` and what the emulator needs), and
+//! (`pipeline_settings::connector::properties`) plus the loopback overrides
+//! (`pipeline_settings::connector::local_overrides` and what the emulator needs), and
 //! waited for until its task runs.
 
 use std::net::SocketAddr;
@@ -60,11 +60,11 @@ impl KafkaConnect {
         dir: &Path,
         bootstrap_servers: &str,
         kinesis_endpoint: &str,
-        emulator_overrides: Vec<events::connector::LocalOverride>,
+        emulator_overrides: Vec<pipeline_settings::connector::LocalOverride>,
         stream: &str,
         topic: &str,
     ) -> anyhow::Result<Self> {
-        let local_only = events::connector::local_overrides(kinesis_endpoint).into_iter().chain(emulator_overrides);
+        let local_only = pipeline_settings::connector::local_overrides(kinesis_endpoint).into_iter().chain(emulator_overrides);
         Self::start_with(dir, bootstrap_servers, deployed_config(stream, topic), local_only.collect()).await
     }
 
@@ -74,7 +74,7 @@ impl KafkaConnect {
         dir: &Path,
         bootstrap_servers: &str,
         properties: Vec<(String, String)>,
-        local_only: Vec<events::connector::LocalOverride>,
+        local_only: Vec<pipeline_settings::connector::LocalOverride>,
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let dir = std::path::absolute(dir)?;
@@ -229,10 +229,10 @@ impl KafkaConnect {
     pub fn describe(&self) -> String {
         format!(
             "Kafka Connect {} (distributed, REST {}) + {}:{} (the real plugin), connector {CONNECTOR_NAME}",
-            events::connector::KAFKA_CONNECT_VERSION,
+            pipeline_settings::connector::KAFKA_CONNECT_VERSION,
             self.rest_endpoint(),
-            events::connector::PLUGIN.artifact,
-            events::connector::PLUGIN.version
+            pipeline_settings::connector::PLUGIN.artifact,
+            pipeline_settings::connector::PLUGIN.version
         )
     }
 
@@ -282,21 +282,21 @@ pub async fn plugin_version(http: &reqwest::Client, endpoint: &str) -> anyhow::R
     let plugins: serde_json::Value = serde_json::from_slice(&http.get(&url).send().await?.bytes().await?)?;
     plugins
         .as_array()
-        .and_then(|all| all.iter().find(|p| p["class"] == events::connector::CONNECTOR_CLASS))
+        .and_then(|all| all.iter().find(|p| p["class"] == pipeline_settings::connector::CONNECTOR_CLASS))
         .and_then(|p| p["version"].as_str().map(str::to_owned))
-        .ok_or_else(|| anyhow::anyhow!("the worker does not list {}", events::connector::CONNECTOR_CLASS))
+        .ok_or_else(|| anyhow::anyhow!("the worker does not list {}", pipeline_settings::connector::CONNECTOR_CLASS))
 }
 
-/// The deployed properties (`events::connector::properties`) with the
+/// The deployed properties (`pipeline_settings::connector::properties`) with the
 /// stream's name and the local region filled in.
 pub fn deployed_config(stream: &str, topic: &str) -> Vec<(String, String)> {
-    events::connector::properties(topic)
+    pipeline_settings::connector::properties(topic)
         .into_iter()
         .map(|(key, value)| {
             let value = match value {
-                events::connector::Value::Fixed(v) => v,
-                events::connector::Value::Region => crate::LOCAL_REGION.to_owned(),
-                events::connector::Value::StreamName => stream.to_owned(),
+                pipeline_settings::connector::Value::Fixed(v) => v,
+                pipeline_settings::connector::Value::Region => crate::LOCAL_REGION.to_owned(),
+                pipeline_settings::connector::Value::StreamName => stream.to_owned(),
             };
             (key.to_owned(), value)
         })
@@ -311,7 +311,7 @@ pub async fn plugin_path() -> anyhow::Result<PathBuf> {
         committed: tools::repo_root().join("infra/camel-plugin.sha256"),
         machine: cache.join("machine-pins.sha256"),
     };
-    let plugin = events::connector::PLUGIN;
+    let plugin = pipeline_settings::connector::PLUGIN;
     let fetched = connector_plugin::fetch(&plugin, &connector_plugin::Repositories::from_env(), &cache, &pins).await?;
     if let connector_plugin::PinOutcome::Recorded(file) = &fetched.pin {
         eprintln!("pinned {plugin} from {} (SHA-256 {}) in {}", fetched.repository, fetched.sha256, file.display());

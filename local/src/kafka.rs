@@ -76,7 +76,7 @@ impl Broker {
                     ClientConfig::new().set("bootstrap.servers", &servers).create()?;
                 // Room for a 1 MiB Kinesis record and its headers (MSK's
                 // default is about 1 MB, as Kafka's).
-                let max_message_bytes = events::topic::MAX_MESSAGE_BYTES.to_string();
+                let max_message_bytes = pipeline_settings::topic::MAX_MESSAGE_BYTES.to_string();
                 let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1))
                     .set("max.message.bytes", &max_message_bytes);
                 for result in admin.create_topics([&new], &AdminOptions::new()).await? {

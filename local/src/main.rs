@@ -203,7 +203,7 @@ async fn connect_status(s: &state::RunState) -> String {
         Err(_) => "connector unreachable".to_owned(),
     };
     let version = local::connect::plugin_version(&http, &s.connect_endpoint).await.unwrap_or_else(|_| "?".to_owned());
-    format!("{worker}, {connector}, plugin {} {version}", events::connector::PLUGIN.artifact)
+    format!("{worker}, {connector}, plugin {} {version}", pipeline_settings::connector::PLUGIN.artifact)
 }
 
 async fn down(data_dir: &std::path::Path, timeout: Duration) -> anyhow::Result<()> {
@@ -556,7 +556,7 @@ async fn print_connector(stack: &LocalStack) {
     let Some(connect) = stack.connect() else { return };
     let version = connect.plugin_version().await.unwrap_or_else(|e| format!("unknown ({e})"));
     eprintln!("connector: {}, plugin version {version}, task RUNNING", connect.describe());
-    eprintln!("  properties (events::connector, as the template deploys them):");
+    eprintln!("  properties (pipeline_settings::connector, as the template deploys them):");
     for (key, value) in &connect.config {
         if !connect.local_only.iter().any(|(k, _, _)| k == key) {
             eprintln!("    {key}={value}");

@@ -37,7 +37,7 @@ impl Consumed {
                 .ok_or_else(|| anyhow::anyhow!("a stored ride without a numeric {name}: {item:?}"))
         };
         Ok(Self {
-            event_id: s(events::rides_table::PARTITION_KEY)?.parse()?,
+            event_id: s(pipeline_settings::rides_table::PARTITION_KEY)?.parse()?,
             order_id: s("orderId")?,
             partition: n("kafkaPartition")?,
             offset: n("kafkaOffset")?,

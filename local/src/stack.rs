@@ -330,12 +330,12 @@ impl LocalStack {
 }
 
 /// The mapping's settings, from the same definition the template renders
-/// (`events::mapping::CONSUMER_MAPPING`): the template's group id, batch
+/// (`pipeline_settings::mapping::CONSUMER_MAPPING`): the template's group id, batch
 /// size and window, retries, bisect and partial batch responses; the
 /// on-failure destination (an S3 bucket in the template) is the directory
 /// [`on_failure_dir`] in the stack's directory.
 pub fn esm_settings(options: &StackOptions) -> EsmSettings {
-    let mapping = events::mapping::CONSUMER_MAPPING;
+    let mapping = pipeline_settings::mapping::CONSUMER_MAPPING;
     let mut settings = EsmSettings::new(&options.topic, "carrides-msk-consumer");
     settings.starting_position = match mapping.starting_position {
         "LATEST" => crate::esm::StartingPosition::Latest,
@@ -352,10 +352,10 @@ pub fn esm_settings(options: &StackOptions) -> EsmSettings {
 }
 
 /// The forwarder's Kinesis mapping for this stack: the template's
-/// (`events::mapping::FORWARDER_MAPPING`), its on-failure destination the
+/// (`pipeline_settings::mapping::FORWARDER_MAPPING`), its on-failure destination the
 /// directory [`kinesis_on_failure_dir`].
 pub fn forwarder_mapping_settings(options: &StackOptions) -> KinesisMappingSettings {
-    let mut settings = KinesisMappingSettings::from_definition(&events::mapping::FORWARDER_MAPPING, &options.stream);
+    let mut settings = KinesisMappingSettings::from_definition(&pipeline_settings::mapping::FORWARDER_MAPPING, &options.stream);
     settings.on_failure = Some(kinesis_on_failure_dir(options));
     settings
 }
@@ -402,9 +402,9 @@ pub fn function_environment(
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         ("DEAD_LETTER_DIR", options.data_dir.join("dead-letters").display().to_string()),
     ];
-    env.extend(events::mapping::CONSUMER_MAPPING.consumer_environment());
+    env.extend(pipeline_settings::mapping::CONSUMER_MAPPING.consumer_environment());
     // `cargo lambda watch` sends no usable deadline: the template's timeout
     // bounds each invocation instead (msk_consumer::config).
-    env.push(("FUNCTION_TIMEOUT_SECONDS", events::mapping::CONSUMER_TIMEOUT_SECONDS.to_string()));
+    env.push(("FUNCTION_TIMEOUT_SECONDS", pipeline_settings::mapping::CONSUMER_TIMEOUT_SECONDS.to_string()));
     env
 }

@@ -112,7 +112,7 @@ pub fn kafka_libs() -> Result<PathBuf, MissingTool> {
 /// Kafka Connect's jars (`connect-runtime`), copied from Maven Central by
 /// `tools/install-jars.sh connect` (run by `make tools`).
 pub fn connect_libs() -> Result<PathBuf, MissingTool> {
-    installed_jars("Kafka Connect", &format!("connect-{}", events::connector::KAFKA_CONNECT_VERSION))
+    installed_jars("Kafka Connect", &format!("connect-{}", pipeline_settings::connector::KAFKA_CONNECT_VERSION))
 }
 
 fn installed_jars(what: &'static str, dir: &str) -> Result<PathBuf, MissingTool> {
@@ -168,10 +168,10 @@ mod tests {
     /// the line the template deploys (3.7.2 is a 3.7.x).
     #[test]
     fn connect_version_matches_the_pom_and_the_template() {
-        let version = events::connector::KAFKA_CONNECT_VERSION;
+        let version = pipeline_settings::connector::KAFKA_CONNECT_VERSION;
         let pom = std::fs::read_to_string(super::repo_root().join("tools/connect/pom.xml")).expect("pom");
         assert!(pom.contains(&format!("<connect.version>{version}</connect.version>")));
-        let line = events::connector::MSK_CONNECT_VERSION.trim_end_matches('x');
+        let line = pipeline_settings::connector::MSK_CONNECT_VERSION.trim_end_matches('x');
         assert!(version.starts_with(line), "{version} is not on MSK Connect's {line}x");
     }
 }

@@ -1,7 +1,7 @@
 //! The connector hop on the real parts: kinesalite (the real Kinesis
 //! protocol) → Kafka Connect 3.7.x in distributed mode with the real Camel
 //! aws-kinesis-source plugin 4.18.0 and the template's properties
-//! (`events::connector`) → Apache Kafka, read back with rdkafka. What the
+//! (`pipeline_settings::connector`) → Apache Kafka, read back with rdkafka. What the
 //! consumer depends on is checked record by record against the stream.
 
 use std::collections::HashSet;

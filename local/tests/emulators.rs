@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use events::connector::{LocalOverride, CBOR_ENABLED};
+use pipeline_settings::connector::{LocalOverride, CBOR_ENABLED};
 use events::generate::RideGenerator;
 use local::connect::KafkaConnect;
 use local::kafka::Broker;

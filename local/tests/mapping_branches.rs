@@ -168,7 +168,7 @@ async fn topic_with_records(topic: &str, partitions: i32, per_partition: i64) {
     }
 }
 
-/// The template's mapping settings (events::mapping), on `topic`, with small
+/// The template's mapping settings (pipeline_settings::mapping), on `topic`, with small
 /// batches so a test sees several.
 fn settings(topic: &str, on_failure: Option<std::path::PathBuf>) -> local::esm::EsmSettings {
     let mut options = local::stack::StackOptions::new(std::env::temp_dir());

@@ -140,7 +140,7 @@ async fn bench(rounds: usize, warm: usize) -> anyhow::Result<()> {
     println!(
         "input: {} bytes, {} records in 10 partitions; {rounds} rounds, {warm} warm invokes per process ({} for python)",
         event.len(),
-        events::msk::parse_event(&event)?.record_count(),
+        events::payload::msk_event(&event)?.record_count(),
         python_warm(warm)
     );
 

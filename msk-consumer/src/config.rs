@@ -59,7 +59,7 @@ impl Config {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             partial_batch_response: false,
             rides_table: None,
-            ride_ttl_days: events::rides_table::DEFAULT_TTL_DAYS,
+            ride_ttl_days: pipeline_settings::rides_table::DEFAULT_TTL_DAYS,
             timeout_seconds: None,
         }
     }
@@ -100,7 +100,7 @@ impl Config {
         };
         let partial_batch_response = flag(&set, "PARTIAL_BATCH_RESPONSE", false)?;
         let ride_ttl_days = match set("RIDE_TTL_DAYS") {
-            None => events::rides_table::DEFAULT_TTL_DAYS,
+            None => pipeline_settings::rides_table::DEFAULT_TTL_DAYS,
             Some(v) => v.trim().parse().ok().filter(|&n: &u32| (1..=3650).contains(&n)).ok_or_else(|| {
                 ConfigError::Invalid {
                     name: "RIDE_TTL_DAYS",

@@ -138,12 +138,12 @@ pub async fn handle_payload<D: DeadLetterSink>(
     handle(&parse_event(payload)?, invocation, deps).await
 }
 
-/// The MSK event in an invocation body; [`events::msk::parse_event`] takes
+/// The MSK event in an invocation body; [`events::payload::msk_event`] takes
 /// the fast path for the layout Lambda sends. An event from another source
 /// (a trigger wired to the wrong function) is refused with what arrived,
 /// rather than read as an empty batch and answered as a success.
 pub fn parse_event(payload: &[u8]) -> Result<MskEvent<'_>, ConsumerError> {
-    let event = events::msk::parse_event(payload).map_err(|e| ConsumerError::NotAnMskEvent(e.to_string()))?;
+    let event = events::payload::msk_event(payload).map_err(|e| ConsumerError::NotAnMskEvent(e.to_string()))?;
     if let Some(source) = event.event_source.as_deref() {
         if source != events::msk::EVENT_SOURCE_MSK && source != events::msk::EVENT_SOURCE_SELF_MANAGED {
             return Err(ConsumerError::NotAnMskEvent(format!(

@@ -107,10 +107,10 @@ async fn plugin_zip(args: &PackageArgs) -> anyhow::Result<Vec<u8>> {
     Ok(connector_plugin::repackage_as_zip(&path, &archive)?)
 }
 
-/// `events::connector::PLUGIN` by its coordinates: the repositories in order,
+/// `pipeline_settings::connector::PLUGIN` by its coordinates: the repositories in order,
 /// the published SHA-1, then the pin of the repository it came from.
 pub async fn fetch_plugin(args: &PackageArgs) -> anyhow::Result<connector_plugin::Fetched> {
-    let plugin = events::connector::PLUGIN;
+    let plugin = pipeline_settings::connector::PLUGIN;
     let repositories = connector_plugin::Repositories::new(&args.plugin_repository, &args.extra_repositories);
     eprintln!("fetching {plugin} from {}", repositories.0.join(", then "));
     let cache = connector_plugin::cache_dir();
@@ -159,7 +159,7 @@ pub async fn package(clients: &Clients, stack: &StackName, args: &PackageArgs) -
         keys.push((parameter_for(function), key));
     }
     let key =
-        content_key("plugins", &format!("camel-aws-kinesis-source-{}", events::connector::PLUGIN.version), &plugin);
+        content_key("plugins", &format!("camel-aws-kinesis-source-{}", pipeline_settings::connector::PLUGIN.version), &plugin);
     report(&bucket.name, &key, plugin.len(), bucket.upload(&key, plugin).await?);
     keys.push(("ConnectorPluginKey", key));
     Ok(Artifacts { bucket: bucket.name, account, keys })

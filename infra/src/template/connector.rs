@@ -1,6 +1,6 @@
 //! The Camel aws-kinesis-source connector on MSK Connect: the plugin from the
-//! artifacts bucket (`events::connector::PLUGIN`, Kafka Connect 3.7.x), the
-//! properties of `events::connector::properties` (the ones the local Kafka
+//! artifacts bucket (`pipeline_settings::connector::PLUGIN`, Kafka Connect 3.7.x), the
+//! properties of `pipeline_settings::connector::properties` (the ones the local Kafka
 //! Connect worker runs in the tests), IAM auth and TLS to the cluster, worker
 //! logs in CloudWatch, and a role that reads this stream, writes this topic
 //! and Connect's internal topics only. Deployed when `Bridge` is `camel`
@@ -51,20 +51,20 @@ pub fn add(t: &mut Template, s: &Settings) {
               "kafka-cluster:ReadData", "kafka-cluster:CreateTopic", "kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"],
             &[&s.topic, connect_topics[0]], &["connect-*", "__amazon_msk_connect_*"]),
     ]).when(CAMEL));
-    let properties: serde_json::Map<String, serde_json::Value> = events::connector::properties(&s.topic)
+    let properties: serde_json::Map<String, serde_json::Value> = pipeline_settings::connector::properties(&s.topic)
         .into_iter()
         .map(|(key, value)| {
             let value = match value {
-                events::connector::Value::Fixed(v) => json!(v),
-                events::connector::Value::Region => r#ref("AWS::Region"),
-                events::connector::Value::StreamName => r#ref(STREAM),
+                pipeline_settings::connector::Value::Fixed(v) => json!(v),
+                pipeline_settings::connector::Value::Region => r#ref("AWS::Region"),
+                pipeline_settings::connector::Value::StreamName => r#ref(STREAM),
             };
             (key.to_owned(), value)
         })
         .collect();
     t.add("Connector", Resource::new("AWS::KafkaConnect::Connector", json!({
         "ConnectorName": sub("${AWS::StackName}-kinesis-source"),
-        "KafkaConnectVersion": events::connector::MSK_CONNECT_VERSION,
+        "KafkaConnectVersion": pipeline_settings::connector::MSK_CONNECT_VERSION,
         "Capacity": {"ProvisionedCapacity": {"McuCount": 1, "WorkerCount": 1}},
         "ConnectorConfiguration": properties,
         "KafkaCluster": {"ApacheKafkaCluster": {

@@ -1,12 +1,12 @@
 //! The choice of Kinesis → MSK hop (`Bridge`: `camel`, the default, or
 //! `lambda`) and the forwarder hop: the `kinesis-forwarder` function in the
 //! private subnets, allowed out to the brokers' IAM port only, its Kinesis
-//! event source mapping (`events::mapping::FORWARDER_MAPPING`, the settings
+//! event source mapping (`pipeline_settings::mapping::FORWARDER_MAPPING`, the settings
 //! the local stack's Kinesis mapping runs), its log group and a role that
 //! reads this stream and writes this topic only. The Camel resources carry
 //! the other condition (`connector.rs`): exactly one hop is deployed.
 
-use events::mapping::FORWARDER_MAPPING;
+use pipeline_settings::mapping::FORWARDER_MAPPING;
 use serde_json::{json, Value};
 
 use super::functions::{function, DEAD_LETTERS};

@@ -1,7 +1,7 @@
 //! The three Rust Lambdas (provided.al2023, arm64, JSON logs with retention),
 //! the consumer's MSK event source mapping, and the dead-letter bucket.
 
-use events::mapping::CONSUMER_MAPPING;
+use pipeline_settings::mapping::CONSUMER_MAPPING;
 use serde_json::{json, Value};
 
 use super::iam::{logs_statement, role, vpc_eni_statements};
@@ -45,13 +45,13 @@ pub fn function(
 
 /// The consumer's environment: its dead-letter bucket, the rides table and
 /// how long a ride is kept there, and what its mapping's settings need of it
-/// (`events::mapping`).
+/// (`pipeline_settings::mapping`).
 fn consumer_environment() -> Value {
     let mut env = json!({
         "DEAD_LETTER_BUCKET": r#ref(DEAD_LETTERS),
         "DEAD_LETTER_PREFIX": "dead-letters/",
         "RIDES_TABLE": r#ref(RIDES_TABLE),
-        "RIDE_TTL_DAYS": events::rides_table::DEFAULT_TTL_DAYS.to_string()
+        "RIDE_TTL_DAYS": pipeline_settings::rides_table::DEFAULT_TTL_DAYS.to_string()
     });
     if let Some(vars) = env.as_object_mut() {
         for (key, value) in CONSUMER_MAPPING.consumer_environment() {
@@ -138,7 +138,7 @@ pub fn add(t: &mut Template, s: &Settings) {
             "ConsumerRole",
             "ConsumerCodeKey",
             "ConsumerLogGroup",
-            events::mapping::CONSUMER_TIMEOUT_SECONDS,
+            pipeline_settings::mapping::CONSUMER_TIMEOUT_SECONDS,
             512,
             consumer_environment(),
         )
@@ -152,7 +152,7 @@ pub fn add(t: &mut Template, s: &Settings) {
         ),
     );
 
-    // One definition with the local stack's poller (events::mapping).
+    // One definition with the local stack's poller (pipeline_settings::mapping).
     let mapping = CONSUMER_MAPPING;
     t.add(
         "ConsumerMapping",

@@ -15,7 +15,7 @@ pub const TOPIC: &str = "RideTopic";
 /// How long Kafka keeps rides: MSK's default, 7 days. Far past the
 /// stream's 24 h, so a mapping stopped for a day (a bad deploy, an IAM
 /// change, a disabled mapping) loses nothing; the rides table's TTL is
-/// longer still (`events::rides_table`). A guard rule refuses less.
+/// longer still (`pipeline_settings::rides_table`). A guard rule refuses less.
 pub const RETENTION_HOURS: u32 = 168;
 // Kafka keeps rides longer than the stream: checked when it builds.
 const _: () = assert!(RETENTION_HOURS > super::stream::RETENTION_HOURS);

@@ -1,6 +1,6 @@
 //! What users change at deploy time without re-rendering the template.
 
-use events::mapping::CONSUMER_MAPPING;
+use pipeline_settings::mapping::CONSUMER_MAPPING;
 use serde_json::json;
 
 use super::model::Template;

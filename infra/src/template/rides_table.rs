@@ -1,5 +1,5 @@
 //! The rides table: every valid ride, once, keyed by its event id
-//! (`events::rides_table`), on demand, TTL on `expiresAt`, point-in-time
+//! (`pipeline_settings::rides_table`), on demand, TTL on `expiresAt`, point-in-time
 //! recovery, encrypted at rest. Retained when the stack is deleted (or the
 //! table replaced): it is the pipeline's output, and `infra destroy` says it
 //! kept it and how to delete it.
@@ -18,9 +18,9 @@ pub fn add(t: &mut Template) {
             json!({
                 "TableName": sub("${AWS::StackName}-rides"),
                 "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": [{"AttributeName": events::rides_table::PARTITION_KEY, "AttributeType": "S"}],
-                "KeySchema": [{"AttributeName": events::rides_table::PARTITION_KEY, "KeyType": "HASH"}],
-                "TimeToLiveSpecification": {"AttributeName": events::rides_table::TTL_ATTRIBUTE, "Enabled": true},
+                "AttributeDefinitions": [{"AttributeName": pipeline_settings::rides_table::PARTITION_KEY, "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": pipeline_settings::rides_table::PARTITION_KEY, "KeyType": "HASH"}],
+                "TimeToLiveSpecification": {"AttributeName": pipeline_settings::rides_table::TTL_ATTRIBUTE, "Enabled": true},
                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
                 "SSESpecification": {"SSEEnabled": true}
             }),

@@ -25,9 +25,9 @@ use super::{Delivery, RecordSink};
 use crate::config::Config;
 use crate::record::ForwardRecord;
 
-/// Largest record the producer sends ([`events::topic::MAX_MESSAGE_BYTES`]);
+/// Largest record the producer sends ([`pipeline_settings::topic::MAX_MESSAGE_BYTES`]);
 /// the topic's `max.message.bytes` allows as much (the topic creator sets it).
-pub const MAX_MESSAGE_BYTES: usize = events::topic::MAX_MESSAGE_BYTES;
+pub const MAX_MESSAGE_BYTES: usize = pipeline_settings::topic::MAX_MESSAGE_BYTES;
 
 type Kafka = FutureProducer<IamContext>;
 

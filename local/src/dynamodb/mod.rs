@@ -32,7 +32,7 @@ pub fn client(endpoint: &str) -> Client {
     Client::from_conf(config)
 }
 
-/// Creates the rides table as the template does (`events::rides_table`):
+/// Creates the rides table as the template does (`pipeline_settings::rides_table`):
 /// keyed by event id, on demand, TTL on `expiresAt`.
 pub async fn create_rides_table(client: &Client, name: &str) -> anyhow::Result<()> {
     create_rides_table_without_ttl(client, name).await?;
@@ -43,7 +43,7 @@ pub async fn create_rides_table(client: &Client, name: &str) -> anyhow::Result<(
         .time_to_live_specification(
             TimeToLiveSpecification::builder()
                 .enabled(true)
-                .attribute_name(events::rides_table::TTL_ATTRIBUTE)
+                .attribute_name(pipeline_settings::rides_table::TTL_ATTRIBUTE)
                 .build()?,
         )
         .send()
@@ -62,13 +62,13 @@ pub async fn create_rides_table_without_ttl(client: &Client, name: &str) -> anyh
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(
             AttributeDefinition::builder()
-                .attribute_name(events::rides_table::PARTITION_KEY)
+                .attribute_name(pipeline_settings::rides_table::PARTITION_KEY)
                 .attribute_type(ScalarAttributeType::S)
                 .build()?,
         )
         .key_schema(
             KeySchemaElement::builder()
-                .attribute_name(events::rides_table::PARTITION_KEY)
+                .attribute_name(pipeline_settings::rides_table::PARTITION_KEY)
                 .key_type(KeyType::Hash)
                 .build()?,
         )

@@ -47,7 +47,7 @@ impl EmulatorKind {
     pub fn connector_overrides(self) -> Vec<(&'static str, String, &'static str)> {
         match self {
             EmulatorKind::Kinesalite => vec![(
-                events::connector::CBOR_ENABLED,
+                pipeline_settings::connector::CBOR_ENABLED,
                 "false".into(),
                 "kinesalite's CBOR pages fail to parse in the Java SDK",
             )],

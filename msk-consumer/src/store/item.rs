@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::RideToStore;
 
 /// The table's partition key.
-pub const EVENT_ID: &str = events::rides_table::PARTITION_KEY;
+pub const EVENT_ID: &str = pipeline_settings::rides_table::PARTITION_KEY;
 pub const SCHEMA_VERSION: &str = "schemaVersion";
 pub const RIDE_TIMESTAMP: &str = "rideTimestamp";
 pub const ORDER_ID: &str = "orderId";
@@ -21,7 +21,7 @@ pub const KAFKA_OFFSET: &str = "kafkaOffset";
 /// Milliseconds since the Unix epoch.
 pub const CONSUMED_AT: &str = "consumedAt";
 /// Seconds since the Unix epoch: the table's TTL attribute.
-pub const EXPIRES_AT: &str = events::rides_table::TTL_ATTRIBUTE;
+pub const EXPIRES_AT: &str = pipeline_settings::rides_table::TTL_ATTRIBUTE;
 
 /// The condition that makes a write the first one or none at all.
 pub const ONLY_IF_NEW: &str = "attribute_not_exists(eventId)";

@@ -72,7 +72,7 @@ pub struct KinesisMappingSettings {
 
 impl KinesisMappingSettings {
     /// The settings of `definition` (the template's) for `stream`.
-    pub fn from_definition(definition: &events::mapping::ForwarderMapping, stream: &str) -> Self {
+    pub fn from_definition(definition: &pipeline_settings::mapping::ForwarderMapping, stream: &str) -> Self {
         Self {
             stream: stream.to_owned(),
             stream_arn: format!("arn:aws:kinesis:{}:000000000000:stream/{stream}", crate::LOCAL_REGION),
