@@ -14,7 +14,7 @@ use kinesis_forwarder::event::KinesisEvent;
 use kinesis_forwarder::sink::kafka::KafkaSink;
 use kinesis_forwarder::sink::{Delivery, RecordSink};
 use kinesis_forwarder::{handle, record::ForwardRecord};
-use local::apache_kafka::ApacheKafka;
+use local::kafka::apache::ApacheKafka;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};

@@ -91,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
 
     println!(
         "\n## Rates ({per_shard} rides per shard, kinesalite, Apache Kafka {}, 2 cores)\n",
-        local::apache_kafka::ApacheKafka::version()
+        local::kafka::apache::ApacheKafka::version()
     );
     println!("| hop | shards | rides | in Kafka after | rides/s | per shard | Kinesis → Kafka p50 / p99 | peak memory of the hop | mean invocation |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");

@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use events::generate::RideGenerator;
-use local::connect::KafkaConnect;
+use local::kafka::connect::KafkaConnect;
 use local::kafka::Broker;
 use local::kinesis::{self, Emulator};
 
@@ -93,7 +93,7 @@ async fn run(
     kinesis::create_stream(&client, &stream, 2).await?;
     let broker = Broker::apache_kafka(&dir)?;
     broker.create_topic(&stream, 4).await?;
-    let mut properties = local::connect::deployed_config(&stream, &stream);
+    let mut properties = local::kafka::connect::deployed_config(&stream, &stream);
     if !tuned {
         properties.retain(|(key, _)| !TUNED.contains(&key.as_str()));
     }

@@ -3,8 +3,6 @@
 //! connector, and the pieces the AWS-managed parts are replaced with.
 //! Orchestration only: no business logic lives here.
 
-pub mod apache_kafka;
-pub mod connect;
 pub mod dynamodb;
 pub mod esm;
 pub mod kafka;

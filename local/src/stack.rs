@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::connect::KafkaConnect;
+use crate::kafka::connect::KafkaConnect;
 use crate::esm::kinesis::{KinesisMapping, KinesisMappingSettings};
 use crate::esm::{EsmPoller, EsmSettings, EsmStats, FunctionInvoker};
 use crate::kafka::Broker;

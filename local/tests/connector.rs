@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use events::generate::RideGenerator;
-use local::connect::KafkaConnect;
+use local::kafka::connect::KafkaConnect;
 use local::kafka::Broker;
 use local::kinesis::{self, Emulator};
 

@@ -16,7 +16,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use pipeline_settings::connector::{LocalOverride, CBOR_ENABLED};
 use events::generate::RideGenerator;
-use local::connect::KafkaConnect;
+use local::kafka::connect::KafkaConnect;
 use local::kafka::Broker;
 use local::kinesis::{self, Emulator, EmulatorKind};
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use local::apache_kafka::ApacheKafka;
+use local::kafka::apache::ApacheKafka;
 use local::esm::{EsmPoller, EsmStats, FunctionInvoker};
 use local::kafka::Broker;
 use rdkafka::producer::{FutureProducer, FutureRecord};

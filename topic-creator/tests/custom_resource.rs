@@ -112,12 +112,12 @@ async fn create_answers_with_the_brokers_and_delete_always_succeeds() {
 }
 
 /// One Apache Kafka for the tests of this binary (a JVM start is seconds).
-fn kafka() -> &'static local::apache_kafka::ApacheKafka {
-    static KAFKA: std::sync::OnceLock<local::apache_kafka::ApacheKafka> = std::sync::OnceLock::new();
+fn kafka() -> &'static local::kafka::apache::ApacheKafka {
+    static KAFKA: std::sync::OnceLock<local::kafka::apache::ApacheKafka> = std::sync::OnceLock::new();
     KAFKA.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("topic-creator-kafka-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        local::apache_kafka::ApacheKafka::start(&dir).expect("Apache Kafka (make tools)")
+        local::kafka::apache::ApacheKafka::start(&dir).expect("Apache Kafka (make tools)")
     })
 }
 
@@ -188,7 +188,7 @@ async fn the_iam_path_gets_through_tls_and_sasl_to_the_token_check() {
 
 /// Why the topic creator's IAM path, trusting `ca`, fails on the broker's
 /// SASL_SSL listener (it must fail: the broker takes no MSK IAM token).
-async fn iam_refusal(kafka: &local::apache_kafka::ApacheKafka, ca: &std::path::Path, spec: &TopicSpec) -> String {
+async fn iam_refusal(kafka: &local::kafka::apache::ApacheKafka, ca: &std::path::Path, spec: &TopicSpec) -> String {
     let admin = KafkaTopicAdmin {
         auth: Auth::Iam {
             region: local::LOCAL_REGION.into(),
@@ -215,7 +215,7 @@ fn untrusted_ca() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("topic-creator-other-ca-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    local::apache_kafka::self_signed_certificate(&dir).expect("keytool")
+    local::kafka::apache::self_signed_certificate(&dir).expect("keytool")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

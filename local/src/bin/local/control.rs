@@ -69,16 +69,16 @@ async fn connect_status(s: &state::RunState) -> String {
     let Ok(http) = reqwest::Client::builder().timeout(Duration::from_secs(5)).build() else {
         return worker;
     };
-    let connector = match local::connect::connector_state(&http, &s.connect_endpoint).await {
+    let connector = match local::kafka::connect::connector_state(&http, &s.connect_endpoint).await {
         Ok(state) => format!(
             "connector {} {} (tasks: {})",
-            local::connect::CONNECTOR_NAME,
+            local::kafka::connect::CONNECTOR_NAME,
             state.connector,
             state.tasks.join(", ")
         ),
         Err(_) => "connector unreachable".to_owned(),
     };
-    let version = local::connect::plugin_version(&http, &s.connect_endpoint).await.unwrap_or_else(|_| "?".to_owned());
+    let version = local::kafka::connect::plugin_version(&http, &s.connect_endpoint).await.unwrap_or_else(|_| "?".to_owned());
     format!("{worker}, {connector}, plugin {} {version}", pipeline_settings::connector::PLUGIN.artifact)
 }
 

@@ -7,6 +7,12 @@
 //! silently drops older ones, so the local topic gets enough partitions for a
 //! demo's volume (about 2 KiB per ride with headers and offsets: 8 partitions
 //! hold some 20,000 rides); Apache Kafka has no such cap.
+//!
+//! [`apache`] runs the real broker; [`connect`] runs Kafka Connect with the
+//! Camel plugin on it (the Camel hop).
+
+pub mod apache;
+pub mod connect;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -14,7 +20,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 use rdkafka::ClientConfig;
 
-use crate::apache_kafka::ApacheKafka;
+use apache::ApacheKafka;
 
 pub enum Broker {
     Kafka(ApacheKafka),
