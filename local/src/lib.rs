@@ -31,3 +31,16 @@ pub const LOCAL_SECRET_KEY: &str = "local";
 pub fn local_credentials() -> aws_sdk_kinesis::config::Credentials {
     aws_sdk_kinesis::config::Credentials::new(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, None, None, "local-stack")
 }
+
+/// The SDK configuration every local client starts from: the local region
+/// and dummy credentials, on a loopback `endpoint`. A service's client is
+/// `Client::new(&loopback_sdk_config(endpoint))`, or its config builder
+/// `from(&…)` where it adds settings of its own (retries, timeouts).
+pub fn loopback_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(LOCAL_REGION))
+        .credentials_provider(aws_sdk_kinesis::config::SharedCredentialsProvider::new(local_credentials()))
+        .endpoint_url(endpoint)
+        .build()
+}

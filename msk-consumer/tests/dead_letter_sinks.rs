@@ -5,7 +5,6 @@
 // Starts local services (x86_64 tools): not part of the aarch64 run under qemu.
 #![cfg(not(qemu_tests))]
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use msk_consumer::config::Config;
 use msk_consumer::dead_letter::dir::DirSink;
 use msk_consumer::dead_letter::s3::S3Sink;
@@ -57,11 +56,7 @@ async fn an_unwritable_directory_is_a_sink_failure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_s3_sink_stores_the_same_object_in_a_bucket() {
     let moto = local::moto::Moto::start().expect("moto");
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(local::LOCAL_REGION))
-        .credentials_provider(Credentials::new(local::LOCAL_ACCESS_KEY, local::LOCAL_SECRET_KEY, None, None, "test"))
-        .endpoint_url(moto.endpoint())
+    let config = aws_sdk_s3::config::Builder::from(&local::loopback_sdk_config(&moto.endpoint()))
         .force_path_style(true)
         .build();
     let client = aws_sdk_s3::Client::from_conf(config);

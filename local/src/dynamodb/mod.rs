@@ -10,7 +10,6 @@ pub mod throttle_proxy;
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification,
@@ -19,17 +18,10 @@ use aws_sdk_dynamodb::Client;
 
 pub use throttle_proxy::ThrottleProxy;
 
-use crate::LOCAL_REGION;
 
 /// A client for a loopback endpoint with dummy credentials.
 pub fn client(endpoint: &str) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(LOCAL_REGION))
-        .credentials_provider(crate::local_credentials())
-        .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(config)
+    Client::new(&crate::loopback_sdk_config(endpoint))
 }
 
 /// Creates the rides table as the template does (`pipeline_settings::rides_table`):

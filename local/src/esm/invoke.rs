@@ -3,10 +3,8 @@
 //! answers a function error with HTTP 500, which the poller must see once and
 //! handle by the mapping's rules, not have the SDK replay three times.
 
-use aws_sdk_lambda::config::{BehaviorVersion, Region};
 use aws_sdk_lambda::primitives::Blob;
 
-use crate::LOCAL_REGION;
 
 /// How an invocation failed, in the two kinds AWS's event source mappings
 /// treat differently (Lambda guide, "Error handling" of the Kinesis and
@@ -40,11 +38,7 @@ impl FunctionInvoker {
     /// `timeout` bounds one invocation; the first one under `cargo lambda
     /// watch` includes compiling the function.
     pub fn with_timeout(endpoint: &str, function: &str, timeout: std::time::Duration) -> Self {
-        let config = aws_sdk_lambda::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(LOCAL_REGION))
-            .credentials_provider(crate::local_credentials())
-            .endpoint_url(endpoint)
+        let config = aws_sdk_lambda::config::Builder::from(&crate::loopback_sdk_config(endpoint))
             .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
             .timeout_config(
                 aws_sdk_lambda::config::timeout::TimeoutConfig::builder().operation_timeout(timeout).build(),

@@ -3,21 +3,13 @@
 
 use std::time::Duration;
 
-use aws_sdk_kinesis::config::{BehaviorVersion, Region};
 use aws_sdk_kinesis::types::{ShardIteratorType, StreamStatus};
 use aws_sdk_kinesis::Client;
 
-use crate::LOCAL_REGION;
 
 /// A client for a loopback endpoint with dummy credentials.
 pub fn client(endpoint: &str) -> Client {
-    let config = aws_sdk_kinesis::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(LOCAL_REGION))
-        .credentials_provider(crate::local_credentials())
-        .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(config)
+    Client::new(&crate::loopback_sdk_config(endpoint))
 }
 
 /// Creates a provisioned stream and waits until it is ACTIVE.
