@@ -53,7 +53,10 @@ async fn the_plugin_is_downloaded_once_pinned_and_held_to_its_pin() {
     let sha1 = hex::encode(sha1::Sha1::digest(&bytes));
     let repository = maven_repository(HashMap::from([
         (url_path.clone(), bytes.clone()),
-        (format!("{url_path}.sha1"), format!("{sha1}  {}\n", pipeline_settings::connector::PLUGIN.file_name()).into_bytes()),
+        (
+            format!("{url_path}.sha1"),
+            format!("{sha1}  {}\n", pipeline_settings::connector::PLUGIN.file_name()).into_bytes(),
+        ),
     ]))
     .await;
     let lambdas = work.path().join("lambda");
@@ -107,7 +110,9 @@ async fn the_plugin_is_downloaded_once_pinned_and_held_to_its_pin() {
     // A transfer that does not match the repository's SHA-1 is refused too.
     std::fs::remove_file(&cached).expect("clear cache");
     let _ = std::fs::remove_file(
-        cache.join("kinesis-msk-lambda/camel").join(format!("{}.origin", pipeline_settings::connector::PLUGIN.file_name())),
+        cache
+            .join("kinesis-msk-lambda/camel")
+            .join(format!("{}.origin", pipeline_settings::connector::PLUGIN.file_name())),
     );
     let corrupt = maven_repository(HashMap::from([
         (url_path.clone(), tampered),

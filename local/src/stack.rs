@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::kafka::connect::KafkaConnect;
 use crate::esm::kinesis::{KinesisMapping, KinesisMappingSettings};
 use crate::esm::{EsmPoller, EsmSettings, EsmStats, FunctionInvoker};
+use crate::kafka::connect::KafkaConnect;
 use crate::kafka::Broker;
 use crate::kinesis::{self, Emulator};
 use crate::lambda_watch::LambdaWatch;
@@ -355,7 +355,8 @@ pub fn esm_settings(options: &StackOptions) -> EsmSettings {
 /// (`pipeline_settings::mapping::FORWARDER_MAPPING`), its on-failure destination the
 /// directory [`kinesis_on_failure_dir`].
 pub fn forwarder_mapping_settings(options: &StackOptions) -> KinesisMappingSettings {
-    let mut settings = KinesisMappingSettings::from_definition(&pipeline_settings::mapping::FORWARDER_MAPPING, &options.stream);
+    let mut settings =
+        KinesisMappingSettings::from_definition(&pipeline_settings::mapping::FORWARDER_MAPPING, &options.stream);
     settings.on_failure = Some(kinesis_on_failure_dir(options));
     settings
 }

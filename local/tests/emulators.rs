@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use pipeline_settings::connector::{LocalOverride, CBOR_ENABLED};
 use events::generate::RideGenerator;
 use local::kafka::connect::KafkaConnect;
 use local::kafka::Broker;
 use local::kinesis::{self, Emulator, EmulatorKind};
+use pipeline_settings::connector::{LocalOverride, CBOR_ENABLED};
 
 /// Kinesis's limit on one record: data and partition key, 1 MiB.
 const MAX_RECORD: usize = 1024 * 1024;

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use local::kafka::apache::ApacheKafka;
 use local::esm::{EsmPoller, EsmStats, FunctionInvoker};
+use local::kafka::apache::ApacheKafka;
 use local::kafka::Broker;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;

@@ -77,7 +77,7 @@ fn floor(work: bool) -> anyhow::Result<()> {
     use msk_consumer::raw_body::{RawBodies, RawBodyLayer};
     // The consumer's allocator settings: the floors differ from it only in
     // the work they leave out.
-    msk_consumer::memory::keep_freed_memory();
+    msk_consumer::allocator::keep_freed_memory();
     let config = msk_consumer::config::Config::from_env()?;
     let sink = match &config.dead_letters {
         msk_consumer::config::DeadLetterTarget::Dir(dir) => DirSink::new(dir),

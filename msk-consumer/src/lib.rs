@@ -1,6 +1,6 @@
 //! The MSK consumer Lambda: decode every record of a batch, validate it,
 //! aggregate the rides, quarantine poison records in a dead-letter sink, and
-//! log one JSON summary and one EMF metrics line per batch. `handle` is the
+//! log one JSON summary and one EMF metrics line per batch. [`handle`] is the
 //! whole function; `main` only wires the runtime and the sinks.
 //!
 //! Which failure does what:
@@ -16,26 +16,28 @@
 //!   failure: the invocation fails so the mapping retries the batch, or, with
 //!   `PARTIAL_BATCH_RESPONSE=true`, only the affected records are reported.
 
+pub mod allocator;
+pub mod batch;
 pub mod config;
 pub mod dead_letter;
 pub mod decode;
-pub mod memory;
 pub mod metrics;
+pub mod outcomes;
 pub mod raw_body;
 pub mod stats;
 pub mod store;
-
-use std::collections::BTreeMap;
+pub mod summary;
 
 use events::msk::{BatchResponse, ItemIdentifier, MskEvent};
 use serde::Serialize;
 
+pub use crate::batch::{process_batch, FoundRides, RideOrigin};
 use crate::config::Config;
-use crate::dead_letter::{DeadLetter, DeadLetterBatch, DeadLetterError, DeadLetterSink, LetterMeta};
-use crate::decode::{decode_record, Decoded};
-use crate::stats::{BatchStats, Latency, PartitionSpan};
+use crate::dead_letter::{DeadLetterError, DeadLetterSink, LetterMeta};
+pub use crate::outcomes::CONFLICTING_RIDE;
 use crate::store::dynamodb::DynamoStore;
-use crate::store::{Outcome, RideStore, RideToStore};
+use crate::store::RideStore;
+pub use crate::summary::BatchSummary;
 
 pub struct Deps<D, S = DynamoStore> {
     pub config: Config,
@@ -66,39 +68,6 @@ pub const DEFAULT_STORE_WINDOW: std::time::Duration = std::time::Duration::from_
 
 /// What the function keeps back from its deadline to write dead letters and answer.
 pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(1_500);
-
-/// The per-batch summary: logged as JSON, and returned when the mapping does
-/// not use partial batch responses (handy with `cargo lambda invoke`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchSummary {
-    /// Where the rides went: [`config::STORAGE_TABLE`], or
-    /// [`config::STORAGE_OFF`] when storing was turned off by name.
-    pub storage: &'static str,
-    pub records: usize,
-    pub rides: usize,
-    pub legacy_rides: usize,
-    pub poison: usize,
-    pub poison_by_kind: BTreeMap<&'static str, usize>,
-    pub tombstones: usize,
-    /// Rides already stored before this delivery (with a store), or seen
-    /// twice in this batch (without one): redundant deliveries.
-    pub duplicates: usize,
-    /// Rides written to the table by this invocation.
-    pub stored: usize,
-    /// Rides whose event id is stored with other content: dead-lettered.
-    pub conflicting: usize,
-    /// Rides the table did not take by the deadline: reported for delivery
-    /// again (`batchItemFailures`).
-    pub not_stored: usize,
-    pub value_bytes: usize,
-    pub latency_ms: Option<Latency>,
-    pub rides_per_pickup: BTreeMap<String, u32>,
-    pub rides_per_destination: BTreeMap<String, u32>,
-    pub partitions: BTreeMap<String, PartitionSpan>,
-    /// Where each partition's poison records went.
-    pub dead_letters: Vec<String>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
@@ -168,6 +137,9 @@ pub fn parse_event(payload: &[u8]) -> Result<MskEvent<'_>, ConsumerError> {
     Ok(event)
 }
 
+/// Handles a parsed batch: reads every record ([`process_batch`]), stores
+/// the valid rides once ([`outcomes::apply`]), writes the dead letters, then
+/// logs the summary and its metrics and answers the mapping.
 pub async fn handle<D: DeadLetterSink, S: RideStore>(
     event: &MskEvent<'_>,
     invocation: &Invocation,
@@ -175,80 +147,36 @@ pub async fn handle<D: DeadLetterSink, S: RideStore>(
 ) -> Result<ConsumerResponse, ConsumerError> {
     let (mut stats, mut quarantine, rides) = process_batch(event, invocation, &deps.config);
     let mut unhandled: Vec<ItemIdentifier> = Vec::new();
-    let (mut duplicates, mut stored, mut conflicting, mut not_stored_count) = (stats.duplicates, 0, 0, 0);
+    let mut applied = outcomes::Applied { duplicates: stats.duplicates, ..Default::default() };
     let deadline = invocation.deadline.unwrap_or_else(|| std::time::Instant::now() + DEFAULT_STORE_WINDOW);
     if let Some(store) = &deps.store {
         let writing = std::time::Instant::now();
-        let mut outcomes = store.store(&rides.rides, invocation.now_ms, deadline).await.into_iter();
+        let answers = store.store(&rides.rides, invocation.now_ms, deadline).await;
         metrics::store_time(writing.elapsed());
-        duplicates = 0;
         let meta = LetterMeta { request_id: invocation.request_id.clone(), now_ms: invocation.now_ms };
-        let mut not_stored: Vec<(&RideOrigin<'_>, String)> = Vec::new();
-        for (ride, found) in rides.rides.iter().zip(&rides.origins) {
-            // One outcome per ride is the store's contract; a ride it gave
-            // none for is not stored (never acknowledged by default).
-            let outcome = outcomes
-                .next()
-                .unwrap_or_else(|| Outcome::NotStored { reason: "the store returned no outcome for this ride".into() });
-            match outcome {
-                Outcome::Stored => stored += 1,
-                Outcome::AlreadyStored => duplicates += 1,
-                Outcome::Conflicting { differs } => {
-                    conflicting += 1;
-                    let reason = format!(
-                        "event id {} is stored with another {}: a second ride under one event id (a producer bug); the stored ride is kept",
-                        ride.event_id,
-                        differs.join(", ")
-                    );
-                    let letter = DeadLetter::new(found.records_key, found.record, CONFLICTING_RIDE, reason, &meta);
-                    match quarantine.iter_mut().find(|b| b.records_key == found.records_key) {
-                        Some(batch) => batch.letters.push(letter),
-                        None => quarantine
-                            .push(DeadLetterBatch { records_key: found.records_key.to_owned(), letters: vec![letter] }),
-                    }
-                }
-                Outcome::NotStored { reason } => not_stored.push((found, reason)),
-            }
-        }
-        not_stored_count = not_stored.len();
-        if let Some((_, reason)) = not_stored.first() {
-            tracing::error!(count = not_stored.len(), reason = %reason, "rides not stored");
+        applied = outcomes::apply(answers, &rides, &mut quarantine, &meta);
+        if let Some((_, reason)) = applied.not_stored.first() {
+            let count = applied.not_stored.len();
+            tracing::error!(count, reason = %reason, "rides not stored");
             if !deps.config.partial_batch_response {
-                metrics::rides_not_stored(not_stored.len());
-                return Err(ConsumerError::RidesNotStored { count: not_stored.len(), reason: reason.clone() });
+                metrics::rides_not_stored(count);
+                return Err(ConsumerError::RidesNotStored { count, reason: reason.clone() });
             }
-            unhandled.extend(not_stored.iter().map(|(found, _)| ItemIdentifier {
+            unhandled.extend(applied.not_stored.iter().map(|(found, _)| ItemIdentifier {
                 partition: found.records_key.to_owned(),
                 offset: found.record.offset,
             }));
         }
     }
-    let mut dead_letters = Vec::new();
-    for batch in &mut quarantine {
-        // Conflicting rides join after the poison: keep each object in offset order.
-        batch.letters.sort_by_key(|letter| letter.offset);
-    }
-    // One object per partition, written concurrently (on S3, each put is a
-    // round trip); results are taken in partition order. Each put is raced
-    // against the time left to answer (half the margin kept back from the
-    // deadline): a sink that never answers fails these records, in time.
+    // Each put is raced against the time left to answer: half the margin
+    // kept back from the deadline.
     let answer_by = tokio::time::Instant::from_std(deadline + DEADLINE_MARGIN / 2);
-    let puts = futures::future::join_all(quarantine.iter().map(|batch| async move {
-        tokio::time::timeout_at(answer_by, deps.dead_letters.put(batch)).await.unwrap_or_else(|_| {
-            Err(DeadLetterError {
-                sink: "dead-letter sink".into(),
-                records_key: batch.records_key.clone(),
-                message: "no answer by the invocation's deadline".into(),
-            })
-        })
-    }))
-    .await;
+    let puts =
+        dead_letter::quarantine::put_all(&deps.dead_letters, &quarantine, answer_by, &invocation.request_id).await;
+    let mut dead_letters = Vec::new();
     for (batch, put) in quarantine.iter().zip(puts) {
         match put {
-            Ok(location) => {
-                log_quarantine(batch, &location, &invocation.request_id);
-                dead_letters.push(location);
-            }
+            Ok(location) => dead_letters.push(location),
             Err(error) if deps.config.partial_batch_response => {
                 tracing::error!(error = %error, "dead letters not stored; reporting these records as failed");
                 let key = &batch.records_key;
@@ -258,158 +186,14 @@ pub async fn handle<D: DeadLetterSink, S: RideStore>(
             Err(error) => return Err(error.into()),
         }
     }
-    let summary = BatchSummary {
-        storage: if deps.store.is_some() { config::STORAGE_TABLE } else { config::STORAGE_OFF },
-        records: stats.records,
-        rides: stats.rides,
-        legacy_rides: stats.legacy_rides,
-        poison: stats.poison(),
-        poison_by_kind: stats.poison_by_kind.clone(),
-        tombstones: stats.tombstones,
-        duplicates,
-        stored,
-        conflicting,
-        not_stored: not_stored_count,
-        value_bytes: stats.value_bytes,
-        latency_ms: stats.latency(),
-        rides_per_pickup: stats.rides_per_pickup(),
-        rides_per_destination: stats.rides_per_destination(),
-        partitions: stats.partitions().clone(),
-        dead_letters,
-    };
+    let storage = if deps.store.is_some() { config::STORAGE_TABLE } else { config::STORAGE_OFF };
+    let summary = BatchSummary::new(&mut stats, storage, &applied, dead_letters);
     metrics::record(&summary);
-    log_summary(&summary, &invocation.request_id);
+    summary::log(&summary, &invocation.request_id);
     if deps.config.partial_batch_response {
         unhandled.sort();
         unhandled.dedup();
         return Ok(ConsumerResponse::Partial(BatchResponse::failing(unhandled)));
     }
     Ok(ConsumerResponse::Summary(Box::new(summary)))
-}
-
-/// The dead-letter kind of a ride whose event id is stored with other content.
-pub const CONFLICTING_RIDE: &str = "conflicting_ride";
-
-/// The valid rides of a batch to store, and (at the same index) the record
-/// each came in.
-#[derive(Default)]
-pub struct FoundRides<'e> {
-    pub rides: Vec<RideToStore>,
-    pub origins: Vec<RideOrigin<'e>>,
-}
-
-/// Where a ride of the batch came from: its partition and record.
-pub struct RideOrigin<'e> {
-    pub records_key: &'e str,
-    pub record: &'e events::msk::MskRecord<'e>,
-}
-
-/// Decodes and observes every record; returns the stats, the poison records
-/// grouped by partition, and (when a rides table is configured) the valid
-/// rides to store.
-pub fn process_batch<'e>(
-    event: &'e MskEvent<'_>,
-    invocation: &Invocation,
-    config: &Config,
-) -> (BatchStats, Vec<DeadLetterBatch<'e>>, FoundRides<'e>) {
-    let now_ms = invocation.now_ms;
-    let mut stats = BatchStats::with_capacity(event.record_count());
-    let mut quarantine = Vec::new();
-    let collect = config.rides_table.is_some();
-    let mut rides = FoundRides::default();
-    if collect {
-        rides.rides.reserve(event.record_count());
-        rides.origins.reserve(event.record_count());
-    }
-    let meta = LetterMeta { request_id: invocation.request_id.clone(), now_ms };
-    let mut buf = Vec::with_capacity(1024);
-    for (records_key, records) in &event.records {
-        let mut letters = Vec::new();
-        stats.observe_partition(records_key, records);
-        for (index, record) in records.iter().enumerate() {
-            match decode_record(record, &mut buf, config.max_record_bytes, now_ms) {
-                Ok(Decoded::Ride(ride)) => {
-                    stats.observe_ride(&ride, now_ms);
-                    if collect {
-                        let topic = record.topic.as_deref().unwrap_or_else(|| {
-                            events::msk::split_records_key(records_key).map_or("", |(topic, _)| topic)
-                        });
-                        rides.rides.push(RideToStore::new(&ride, topic, record.partition, record.offset));
-                        rides.origins.push(RideOrigin { records_key, record });
-                    }
-                }
-                Ok(Decoded::Tombstone) => stats.observe_tombstone(),
-                Err(poison) => {
-                    stats.observe_poison(poison.kind());
-                    let reason =
-                        format!("record {index} of partition {} (offset {}): {poison}", &**records_key, record.offset);
-                    letters.push(DeadLetter::new(records_key, record, poison.kind(), reason, &meta));
-                }
-            }
-        }
-        if !letters.is_empty() {
-            quarantine.push(DeadLetterBatch { records_key: records_key.to_string(), letters });
-        }
-    }
-    (stats, quarantine, rides)
-}
-
-/// Reasons written out in full on a partition's quarantine line; the rest
-/// are counted, and every one is in the dead-letter object.
-const REASONS_PER_LINE: usize = 10;
-
-/// One warning per partition with poison records, once they are stored:
-/// how many, their kinds, the first and last offsets, the first reasons
-/// (each names its offset) and the object that holds them all. Its size is
-/// bounded whatever the batch holds (CloudWatch Logs cuts events at
-/// 256 KB). One line per record would cost a log event per record, and a
-/// schema change that poisons a whole batch (thousands of records, again on
-/// every retry) would flood the log group and its bill.
-fn log_quarantine(batch: &DeadLetterBatch<'_>, location: &str, request_id: &str) {
-    let mut kinds: BTreeMap<&'static str, usize> = BTreeMap::new();
-    for letter in &batch.letters {
-        *kinds.entry(letter.reason_kind).or_default() += 1;
-    }
-    let mut reasons: Vec<&str> = batch.letters.iter().take(REASONS_PER_LINE).map(|l| l.reason.as_str()).collect();
-    let more = batch.letters.len().saturating_sub(REASONS_PER_LINE);
-    let more_note = (more > 0).then(|| format!("and {more} more in the dead-letter object"));
-    reasons.extend(more_note.as_deref());
-    tracing::warn!(
-        request_id,
-        records_key = batch.records_key.as_str(),
-        poison = batch.letters.len(),
-        poison_by_kind = ?kinds,
-        first_offset = batch.letters.first().map(|l| l.offset),
-        last_offset = batch.letters.last().map(|l| l.offset),
-        reasons = ?reasons,
-        dead_letters = location,
-        "poison records quarantined"
-    );
-}
-
-fn log_summary(summary: &BatchSummary, request_id: &str) {
-    let latency = summary.latency_ms.unwrap_or_default();
-    tracing::info!(
-        request_id,
-        storage = summary.storage,
-        records = summary.records,
-        rides = summary.rides,
-        legacy_rides = summary.legacy_rides,
-        poison = summary.poison,
-        poison_by_kind = ?summary.poison_by_kind,
-        tombstones = summary.tombstones,
-        duplicates = summary.duplicates,
-        stored = summary.stored,
-        conflicting = summary.conflicting,
-        not_stored = summary.not_stored,
-        value_bytes = summary.value_bytes,
-        latency_p50_ms = latency.p50,
-        latency_p99_ms = latency.p99,
-        latency_max_ms = latency.max,
-        rides_per_pickup = ?summary.rides_per_pickup,
-        rides_per_destination = ?summary.rides_per_destination,
-        partitions = ?summary.partitions,
-        dead_letters = ?summary.dead_letters,
-        "batch processed"
-    );
 }

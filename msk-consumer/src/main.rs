@@ -13,7 +13,7 @@ use msk_consumer::{handle_payload, Deps, Invocation};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    let keeps_memory = msk_consumer::memory::keep_freed_memory();
+    let keeps_memory = msk_consumer::allocator::keep_freed_memory();
     lambda_init::logging::init_subscriber();
     if !keeps_memory {
         tracing::warn!(

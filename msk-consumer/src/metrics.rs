@@ -2,7 +2,7 @@
 //! `metrics` facade: records, rides, poison, tombstones, duplicates, bytes,
 //! end-to-end latency, and the batch's time writing to the rides table.
 
-use crate::BatchSummary;
+use crate::summary::BatchSummary;
 
 pub const NAMESPACE: &str = "CarRides/Consumer";
 

@@ -56,9 +56,8 @@ async fn an_unwritable_directory_is_a_sink_failure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_s3_sink_stores_the_same_object_in_a_bucket() {
     let moto = local::moto::Moto::start().expect("moto");
-    let config = aws_sdk_s3::config::Builder::from(&local::loopback_sdk_config(&moto.endpoint()))
-        .force_path_style(true)
-        .build();
+    let config =
+        aws_sdk_s3::config::Builder::from(&local::loopback_sdk_config(&moto.endpoint())).force_path_style(true).build();
     let client = aws_sdk_s3::Client::from_conf(config);
     client.create_bucket().bucket("carrides-dlq").send().await.expect("bucket");
     let sink = S3Sink::new(client.clone(), "carrides-dlq", "dead-letters/");

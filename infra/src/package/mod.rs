@@ -158,8 +158,11 @@ pub async fn package(clients: &Clients, stack: &StackName, args: &PackageArgs) -
         report(&bucket.name, &key, bytes.len(), bucket.upload(&key, bytes).await?);
         keys.push((parameter_for(function), key));
     }
-    let key =
-        content_key("plugins", &format!("camel-aws-kinesis-source-{}", pipeline_settings::connector::PLUGIN.version), &plugin);
+    let key = content_key(
+        "plugins",
+        &format!("camel-aws-kinesis-source-{}", pipeline_settings::connector::PLUGIN.version),
+        &plugin,
+    );
     report(&bucket.name, &key, plugin.len(), bucket.upload(&key, plugin).await?);
     keys.push(("ConnectorPluginKey", key));
     Ok(Artifacts { bucket: bucket.name, account, keys })

@@ -18,7 +18,6 @@ use aws_sdk_dynamodb::Client;
 
 pub use throttle_proxy::ThrottleProxy;
 
-
 /// A client for a loopback endpoint with dummy credentials.
 pub fn client(endpoint: &str) -> Client {
     Client::new(&crate::loopback_sdk_config(endpoint))

@@ -5,7 +5,6 @@
 
 use aws_sdk_lambda::primitives::Blob;
 
-
 /// How an invocation failed, in the two kinds AWS's event source mappings
 /// treat differently (Lambda guide, "Error handling" of the Kinesis and
 /// DynamoDB stream mappings, which Kafka mappings share): a *function error*

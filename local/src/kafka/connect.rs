@@ -64,7 +64,8 @@ impl KafkaConnect {
         stream: &str,
         topic: &str,
     ) -> anyhow::Result<Self> {
-        let local_only = pipeline_settings::connector::local_overrides(kinesis_endpoint).into_iter().chain(emulator_overrides);
+        let local_only =
+            pipeline_settings::connector::local_overrides(kinesis_endpoint).into_iter().chain(emulator_overrides);
         Self::start_with(dir, bootstrap_servers, deployed_config(stream, topic), local_only.collect()).await
     }
 

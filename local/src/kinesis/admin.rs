@@ -6,7 +6,6 @@ use std::time::Duration;
 use aws_sdk_kinesis::types::{ShardIteratorType, StreamStatus};
 use aws_sdk_kinesis::Client;
 
-
 /// A client for a loopback endpoint with dummy credentials.
 pub fn client(endpoint: &str) -> Client {
     Client::new(&crate::loopback_sdk_config(endpoint))

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 pub mod dir;
 pub mod memory;
+pub mod quarantine;
 pub mod s3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

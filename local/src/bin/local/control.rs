@@ -78,7 +78,8 @@ async fn connect_status(s: &state::RunState) -> String {
         ),
         Err(_) => "connector unreachable".to_owned(),
     };
-    let version = local::kafka::connect::plugin_version(&http, &s.connect_endpoint).await.unwrap_or_else(|_| "?".to_owned());
+    let version =
+        local::kafka::connect::plugin_version(&http, &s.connect_endpoint).await.unwrap_or_else(|_| "?".to_owned());
     format!("{worker}, {connector}, plugin {} {version}", pipeline_settings::connector::PLUGIN.artifact)
 }
 

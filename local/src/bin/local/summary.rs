@@ -66,11 +66,7 @@ pub(crate) async fn print(stack: &LocalStack, report: &PipelineReport, timeline:
 }
 
 /// The rides table's side of the run, and the stage that bounded its pace.
-fn print_where_the_rides_went(
-    stack: &LocalStack,
-    report: &PipelineReport,
-    timeline: &local::pace::Timeline,
-) {
+fn print_where_the_rides_went(stack: &LocalStack, report: &PipelineReport, timeline: &local::pace::Timeline) {
     let log = stack.watch.log();
     let total = |metric: &str| local::report::emf_total(log, metric);
     println!(
