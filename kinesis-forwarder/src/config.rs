@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use lambda_init::env::InvalidSetting;
+
 /// How the producer authenticates to the brokers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMode {
@@ -41,8 +43,8 @@ pub const DEFAULT_MAX_ACK_WAIT_MS: u32 = 30_000;
 pub enum ConfigError {
     #[error("{0} is not set: {1}")]
     Missing(&'static str, &'static str),
-    #[error("{name}={value:?} is not valid: {reason}")]
-    Invalid { name: &'static str, value: String, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] InvalidSetting),
 }
 
 impl Config {
@@ -52,7 +54,7 @@ impl Config {
 
     /// Reads settings through `lookup` so tests need not touch the process env.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let non_empty = |name: &str| lambda_init::env::set(&lookup, name);
         let bootstrap_servers = non_empty("KAFKA_BOOTSTRAP_SERVERS").ok_or(ConfigError::Missing(
             "KAFKA_BOOTSTRAP_SERVERS",
             "the brokers' host:port list (the template sets the cluster's IAM brokers; `make local-up BRIDGE=lambda` the local broker)",
@@ -63,11 +65,12 @@ impl Config {
             None | Some("iam") => AuthMode::Iam,
             Some("plaintext") => AuthMode::Plaintext,
             Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "KAFKA_AUTH",
-                    value: other.to_owned(),
-                    reason: "use iam (MSK IAM over TLS) or plaintext (a local broker)".into(),
-                })
+                return Err(InvalidSetting::new(
+                    "KAFKA_AUTH",
+                    other,
+                    "use iam (MSK IAM over TLS) or plaintext (a local broker)",
+                )
+                .into())
             }
         };
         let ca_location = non_empty("KAFKA_CA_LOCATION").unwrap_or_else(|| "probe".to_owned());
@@ -84,12 +87,6 @@ impl Config {
             deadline_margin: Duration::from_millis(u64::from(margin)),
             max_ack_wait: Duration::from_millis(u64::from(max_ack_wait)),
         })
-    }
-}
-
-impl From<lambda_init::env::InvalidSetting> for ConfigError {
-    fn from(e: lambda_init::env::InvalidSetting) -> Self {
-        Self::Invalid { name: e.name, value: e.value, reason: e.reason }
     }
 }
 

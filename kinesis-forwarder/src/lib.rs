@@ -110,7 +110,6 @@ pub fn ack_deadline(deadline_ms: u64, margin: Duration, max_wait: Duration) -> I
 mod tests {
     use super::*;
     use crate::sink::memory::MemorySink;
-    use std::time::{SystemTime, UNIX_EPOCH};
 
     fn event(n: usize) -> KinesisEvent {
         let records: Vec<_> = (0..n)
@@ -159,7 +158,7 @@ mod tests {
 
     #[test]
     fn the_wait_ends_before_lambdas_deadline_and_a_past_deadline_falls_back_to_the_cap() {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64;
+        let now_ms = lambda_init::clock::epoch_ms_unsigned();
         let (margin, cap) = (Duration::from_secs(1), Duration::from_secs(30));
         let left = |at: Instant| at.saturating_duration_since(Instant::now());
         let soon = left(ack_deadline(now_ms + 10_000, margin, cap));

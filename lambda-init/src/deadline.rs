@@ -5,10 +5,10 @@
 //! one out, `cargo lambda watch` hands one to every invocation; then
 //! `fallback` from now bounds the work instead.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 pub fn until(deadline_ms: u64, margin: Duration, fallback: Duration) -> Instant {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let now_ms = u128::from(crate::clock::epoch_ms_unsigned());
     let now = Instant::now();
     match u64::try_from(u128::from(deadline_ms).saturating_sub(now_ms)).ok().filter(|left| *left > 0) {
         Some(left) => now + Duration::from_millis(left).saturating_sub(margin),
@@ -20,9 +20,7 @@ pub fn until(deadline_ms: u64, margin: Duration, fallback: Duration) -> Instant 
 mod tests {
     use super::*;
 
-    fn epoch_ms() -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
-    }
+    use crate::clock::epoch_ms_unsigned as epoch_ms;
 
     #[test]
     fn the_deadline_keeps_the_margin() {

@@ -65,7 +65,7 @@ pub fn path(data_dir: &Path) -> PathBuf {
 }
 
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+    lambda_init::clock::epoch_ms_unsigned()
 }
 
 /// Written to a temporary file and renamed, so a reader never sees half.

@@ -185,10 +185,7 @@ async fn put_entries(stack: &LocalStack, entries: Vec<PutRecordsRequestEntry>) {
     }
 }
 
-fn producer_now() -> i64 {
-    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis()))
-        .unwrap_or(0)
-}
+use lambda_init::clock::epoch_ms as producer_now;
 
 /// Waits until every valid ride in the stream was consumed (or times out),
 /// then compares the stream with the rides table.

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use lambda_init::env::{bounded, flag, InvalidSetting};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeadLetterTarget {
     S3 { bucket: String, prefix: String },
@@ -46,8 +48,8 @@ pub enum ConfigError {
     MissingDeadLetterSink,
     #[error("RIDES_TABLE is not set: the consumer stores every ride there and will not acknowledge rides it did not store; to only check and count them (a bench, a hand invoke), set STORE_RIDES=false")]
     MissingRidesTable,
-    #[error("{name}={value:?} is not valid: {reason}")]
-    Invalid { name: &'static str, value: String, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] InvalidSetting),
 }
 
 impl Config {
@@ -78,7 +80,7 @@ impl Config {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let set = |name: &str| lambda_init::env::set(&lookup, name);
         let dead_letters = match (set("DEAD_LETTER_BUCKET"), set("DEAD_LETTER_DIR")) {
             (Some(bucket), _) => {
                 let mut prefix = set("DEAD_LETTER_PREFIX").unwrap_or_else(|| DEFAULT_DEAD_LETTER_PREFIX.to_owned());
@@ -90,55 +92,29 @@ impl Config {
             (None, Some(dir)) => DeadLetterTarget::Dir(PathBuf::from(dir)),
             (None, None) => return Err(ConfigError::MissingDeadLetterSink),
         };
-        let max_record_bytes = match set("MAX_RECORD_BYTES") {
-            None => DEFAULT_MAX_RECORD_BYTES,
-            Some(v) => v.trim().parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| ConfigError::Invalid {
-                name: "MAX_RECORD_BYTES",
-                value: v.clone(),
-                reason: "expected a positive whole number of bytes".into(),
-            })?,
-        };
-        let partial_batch_response = flag(&set, "PARTIAL_BATCH_RESPONSE", false)?;
-        let ride_ttl_days = match set("RIDE_TTL_DAYS") {
-            None => pipeline_settings::rides_table::DEFAULT_TTL_DAYS,
-            Some(v) => v.trim().parse().ok().filter(|&n: &u32| (1..=3650).contains(&n)).ok_or_else(|| {
-                ConfigError::Invalid {
-                    name: "RIDE_TTL_DAYS",
-                    value: v.clone(),
-                    reason:
-                        "expected whole days from 1 to 3650; keep it longer than the stream's and the topic's retention"
-                            .into(),
-                }
-            })?,
-        };
-        let rides_table = match (set("RIDES_TABLE"), flag(&set, "STORE_RIDES", true)?) {
+        let max_record_bytes =
+            bounded(&lookup, "MAX_RECORD_BYTES", 1..=usize::MAX, "expected a positive whole number of bytes")?
+                .unwrap_or(DEFAULT_MAX_RECORD_BYTES);
+        let partial_batch_response = flag(&lookup, "PARTIAL_BATCH_RESPONSE", false)?;
+        let ride_ttl_days = bounded(
+            &lookup,
+            "RIDE_TTL_DAYS",
+            1..=3650,
+            "expected whole days from 1 to 3650; keep it longer than the stream's and the topic's retention",
+        )?
+        .unwrap_or(pipeline_settings::rides_table::DEFAULT_TTL_DAYS);
+        let rides_table = match (set("RIDES_TABLE"), flag(&lookup, "STORE_RIDES", true)?) {
             (Some(table), true) => Some(table),
             (None, true) => return Err(ConfigError::MissingRidesTable),
             (_, false) => None,
         };
-        let timeout_seconds = match set("FUNCTION_TIMEOUT_SECONDS") {
-            None => None,
-            Some(v) => Some(v.trim().parse().ok().filter(|&n: &u32| (2..=900).contains(&n)).ok_or_else(|| {
-                ConfigError::Invalid {
-                    name: "FUNCTION_TIMEOUT_SECONDS",
-                    value: v.clone(),
-                    reason: "expected the function's timeout in whole seconds, 2 to 900 (Lambda's maximum)".into(),
-                }
-            })?),
-        };
+        let timeout_seconds = bounded(
+            &lookup,
+            "FUNCTION_TIMEOUT_SECONDS",
+            2..=900,
+            "expected the function's timeout in whole seconds, 2 to 900 (Lambda's maximum)",
+        )?;
         Ok(Self { dead_letters, max_record_bytes, partial_batch_response, rides_table, ride_ttl_days, timeout_seconds })
-    }
-}
-
-/// A true/false setting (`1`/`0` too), `default` when unset.
-fn flag(set: &impl Fn(&str) -> Option<String>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
-    match set(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None => Ok(default),
-        Some("false") | Some("0") => Ok(false),
-        Some("true") | Some("1") => Ok(true),
-        Some(other) => {
-            Err(ConfigError::Invalid { name, value: other.to_owned(), reason: "expected true or false".into() })
-        }
     }
 }
 

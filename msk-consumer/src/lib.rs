@@ -48,10 +48,7 @@ pub struct Deps<D, S = DynamoStore> {
 }
 
 /// Milliseconds since the Unix epoch: an invocation's `now_ms`.
-pub fn epoch_ms() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
-}
+pub use lambda_init::clock::epoch_ms;
 
 /// Facts about this invocation.
 #[derive(Debug, Clone)]

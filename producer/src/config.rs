@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use lambda_init::env::InvalidSetting;
+
 /// Which stream to write: by ARN when given (cross-account safe), else by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamTarget {
@@ -43,8 +45,8 @@ pub enum ConfigError {
         "no stream configured: set STREAM_NAME (e.g. carrides) or STREAM_ARN; locally, `make demo` sets it for you"
     )]
     MissingStream,
-    #[error("{name}={value:?} is not valid: {reason}")]
-    Invalid { name: &'static str, value: String, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] InvalidSetting),
 }
 
 impl Config {
@@ -54,14 +56,10 @@ impl Config {
 
     /// Reads settings through `lookup` so tests need not touch the process env.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let non_empty = |name: &str| lambda_init::env::set(&lookup, name);
         let stream = match (non_empty("STREAM_ARN"), non_empty("STREAM_NAME")) {
             (Some(arn), _) if !arn.starts_with("arn:") => {
-                return Err(ConfigError::Invalid {
-                    name: "STREAM_ARN",
-                    value: arn,
-                    reason: "an ARN starts with arn:".into(),
-                })
+                return Err(InvalidSetting::new("STREAM_ARN", arn, "an ARN starts with arn:").into())
             }
             (Some(arn), _) => StreamTarget::Arn(arn),
             (None, Some(name)) => StreamTarget::Name(name),
@@ -86,12 +84,6 @@ impl Config {
             max_in_flight,
             deadline_margin: Duration::from_millis(u64::from(margin)),
         })
-    }
-}
-
-impl From<lambda_init::env::InvalidSetting> for ConfigError {
-    fn from(e: lambda_init::env::InvalidSetting) -> Self {
-        Self::Invalid { name: e.name, value: e.value, reason: e.reason }
     }
 }
 

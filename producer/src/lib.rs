@@ -10,7 +10,7 @@ pub mod sink;
 pub mod trigger;
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use events::generate::RideGenerator;
 use serde::Serialize;
@@ -89,9 +89,7 @@ pub fn deadline_from_epoch_ms(deadline_ms: u64, margin: Duration) -> Instant {
     lambda_init::deadline::until(deadline_ms, margin, NO_DEADLINE_WINDOW)
 }
 
-pub fn epoch_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub use lambda_init::clock::epoch_ms;
 
 pub async fn handle<S: RecordSink>(
     payload: &Value,

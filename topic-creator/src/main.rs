@@ -2,7 +2,7 @@
 //! `topic_creator::handle_payload` answers each CloudFormation request
 //! before the function's deadline, whatever the payload holds.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
@@ -37,6 +37,5 @@ async fn main() -> anyhow::Result<()> {
 
 /// Time until `deadline_ms` (milliseconds since the epoch, as Lambda gives it).
 fn time_left(deadline_ms: u64) -> Duration {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    Duration::from_millis(deadline_ms).saturating_sub(now)
+    Duration::from_millis(deadline_ms.saturating_sub(lambda_init::clock::epoch_ms_unsigned()))
 }

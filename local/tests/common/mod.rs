@@ -87,10 +87,7 @@ pub fn rides(generator: &mut RideGenerator, n: usize) -> Vec<(String, Vec<u8>)> 
         .collect()
 }
 
-pub fn now_ms() -> i64 {
-    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis()))
-        .unwrap_or(0)
-}
+pub use lambda_init::clock::epoch_ms as now_ms;
 
 /// Each Kinesis record of the stream delivered at least once, with its data
 /// byte for byte as the value, its partition key as the key and the Camel
