@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
@@ -33,26 +34,67 @@ impl KafkaTopicAdmin {
 
 type Admin = AdminClient<DefaultClientContext>;
 
-/// `message`, with what librdkafka reported meanwhile (a refused
-/// certificate, a refused token), so a timed-out call says why.
-fn with_client_problems(admin: &Admin, message: String) -> String {
-    match crate::native::drain_problems(admin.inner()).pop() {
-        Some(last) => format!("{message} (last client error: {last})"),
-        None => message,
-    }
+/// Why an admin call did not bring the topic to its spec.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("creating the admin client: {0}")]
+    Client(#[source] KafkaError),
+    #[error(transparent)]
+    Token(#[from] msk_iam::TokenError),
+    #[error(transparent)]
+    TokenRefused(#[from] crate::native::TokenRefused),
+    /// The call failed; `last` is what librdkafka reported meanwhile (a
+    /// refused certificate, a refused token), so a timed-out call says why.
+    #[error("{source}{}", last_client_error(.last))]
+    Call { source: KafkaError, last: Option<String> },
+    #[error("{code}{}", last_client_error(.last))]
+    Refused { code: RDKafkaErrorCode, last: Option<String> },
+    #[error("the broker answered nothing")]
+    NoAnswer,
+    #[error("the cluster's metadata has no topic {0}")]
+    NoSuchTopic(String),
+    #[error(
+        "the topic exists with replication factor {found}, not {wanted}: Kafka cannot change it in place \
+         (reassign its partitions with kafka-reassign-partitions.sh, or name a new topic)"
+    )]
+    ReplicationFactor { found: i32, wanted: i32 },
+    #[error(
+        "the topic exists with {found} partitions, more than {wanted}: Kafka cannot remove partitions \
+         (keep {found}, or name a new topic)"
+    )]
+    TooManyPartitions { found: i32, wanted: i32 },
+    #[error("a partition or replica count out of range: {0}")]
+    Count(#[from] std::num::TryFromIntError),
+}
+
+fn last_client_error(last: &Option<String>) -> String {
+    last.as_ref().map(|l| format!(" (last client error: {l})")).unwrap_or_default()
+}
+
+/// The last problem librdkafka reported on `admin`'s client.
+fn last_problem(admin: &Admin) -> Option<String> {
+    crate::native::drain_problems(admin.inner()).pop()
+}
+
+fn call_failed(admin: &Admin, source: KafkaError) -> AdminError {
+    AdminError::Call { source, last: last_problem(admin) }
+}
+
+fn refused(admin: &Admin, code: RDKafkaErrorCode) -> AdminError {
+    AdminError::Refused { code, last: last_problem(admin) }
 }
 
 impl KafkaTopicAdmin {
-    async fn client(&self, bootstrap: &str) -> Result<Admin, String> {
+    async fn client(&self, bootstrap: &str) -> Result<Admin, AdminError> {
         let mut config = ClientConfig::new();
         let socket_timeout = self.timeout.as_millis().clamp(10, 300_000).to_string();
         config.set("bootstrap.servers", bootstrap).set("socket.timeout.ms", &socket_timeout);
         match &self.auth {
-            Auth::Plaintext => config.create().map_err(|e| e.to_string()),
+            Auth::Plaintext => config.create().map_err(AdminError::Client),
             Auth::Iam { region, credentials, .. } => {
                 self.auth.configure(&mut config);
-                let admin: Admin = config.create().map_err(|e| e.to_string())?;
-                let (token, expires_ms) = msk_iam::auth_token(region, credentials).await.map_err(|e| e.to_string())?;
+                let admin: Admin = config.create().map_err(AdminError::Client)?;
+                let (token, expires_ms) = msk_iam::auth_token(region, credentials).await?;
                 crate::native::set_oauth_token(admin.inner(), &token, expires_ms)?;
                 Ok(admin)
             }
@@ -64,17 +106,16 @@ impl KafkaTopicAdmin {
     }
 
     /// Grows the topic to `partitions` (Kafka cannot shrink a topic).
-    pub async fn grow_partitions(&self, bootstrap: &str, topic: &str, partitions: usize) -> Result<(), TopicError> {
-        let error = |message: String| TopicError::Create { topic: topic.to_owned(), message };
-        let admin = self.client(bootstrap).await.map_err(error)?;
+    pub async fn grow_partitions(&self, bootstrap: &str, topic: &str, partitions: usize) -> Result<(), AdminError> {
+        let admin = self.client(bootstrap).await?;
         let results = admin
             .create_partitions([&NewPartitions::new(topic, partitions)], &self.options())
             .await
-            .map_err(|e| error(with_client_problems(&admin, e.to_string())))?;
+            .map_err(|e| call_failed(&admin, e))?;
         match results.into_iter().next() {
             Some(Ok(_)) => Ok(()),
-            Some(Err((_, code))) => Err(error(with_client_problems(&admin, code.to_string()))),
-            None => Err(error("the broker answered nothing".into())),
+            Some(Err((_, code))) => Err(refused(&admin, code)),
+            None => Err(AdminError::NoAnswer),
         }
     }
 }
@@ -86,37 +127,34 @@ impl TopicAdmin for KafkaTopicAdmin {
     /// reason. Comparing with the broker (not with the old properties) keeps
     /// a rollback of a refused update a no-op that succeeds.
     async fn ensure_topic(&self, bootstrap: &str, spec: &TopicSpec) -> Result<TopicOutcome, TopicError> {
-        let error = |message: String| TopicError::Create { topic: spec.topic.clone(), message };
-        let admin = self.client(bootstrap).await.map_err(error)?;
-        let new = NewTopic::new(&spec.topic, spec.partitions, TopicReplication::Fixed(spec.replication_factor));
-        let results = admin
-            .create_topics([&new], &self.options())
+        self.bring_to_spec(bootstrap, spec)
             .await
-            .map_err(|e| error(with_client_problems(&admin, e.to_string())))?;
+            .map_err(|source| TopicError::Create { topic: spec.topic.clone(), source })
+    }
+}
+
+impl KafkaTopicAdmin {
+    async fn bring_to_spec(&self, bootstrap: &str, spec: &TopicSpec) -> Result<TopicOutcome, AdminError> {
+        let admin = self.client(bootstrap).await?;
+        let new = NewTopic::new(&spec.topic, spec.partitions, TopicReplication::Fixed(spec.replication_factor));
+        let results = admin.create_topics([&new], &self.options()).await.map_err(|e| call_failed(&admin, e))?;
         match results.into_iter().next() {
             Some(Ok(_)) => return Ok(TopicOutcome::Created),
             Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => {}
-            Some(Err((_, code))) => return Err(error(with_client_problems(&admin, code.to_string()))),
-            None => return Err(error("the broker answered nothing".into())),
+            Some(Err((_, code))) => return Err(refused(&admin, code)),
+            None => return Err(AdminError::NoAnswer),
         }
-        let (partitions, replication_factor) = self.describe(&admin, &spec.topic).map_err(error)?;
+        let (partitions, replication_factor) = self.describe(&admin, &spec.topic)?;
         if replication_factor != spec.replication_factor {
-            return Err(error(format!(
-                "the topic exists with replication factor {replication_factor}, not {}: Kafka cannot change it in place \
-                 (reassign its partitions with kafka-reassign-partitions.sh, or name a new topic)",
-                spec.replication_factor
-            )));
+            return Err(AdminError::ReplicationFactor { found: replication_factor, wanted: spec.replication_factor });
         }
         match partitions.cmp(&spec.partitions) {
             std::cmp::Ordering::Equal => Ok(TopicOutcome::AlreadyExisted),
-            std::cmp::Ordering::Greater => Err(error(format!(
-                "the topic exists with {partitions} partitions, more than {}: Kafka cannot remove partitions \
-                 (keep {partitions}, or name a new topic)",
-                spec.partitions
-            ))),
+            std::cmp::Ordering::Greater => {
+                Err(AdminError::TooManyPartitions { found: partitions, wanted: spec.partitions })
+            }
             std::cmp::Ordering::Less => {
-                let to = usize::try_from(spec.partitions).map_err(|e| error(e.to_string()))?;
-                self.grow_partitions(bootstrap, &spec.topic, to).await?;
+                self.grow_partitions(bootstrap, &spec.topic, usize::try_from(spec.partitions)?).await?;
                 Ok(TopicOutcome::Grown { from: partitions, to: spec.partitions })
             }
         }
@@ -126,17 +164,17 @@ impl TopicAdmin for KafkaTopicAdmin {
 impl KafkaTopicAdmin {
     /// The topic's partition count and replication factor, from the
     /// cluster's metadata.
-    fn describe(&self, admin: &Admin, topic: &str) -> Result<(i32, i32), String> {
+    fn describe(&self, admin: &Admin, topic: &str) -> Result<(i32, i32), AdminError> {
         // fetch_metadata blocks on librdkafka: keep it off the async workers.
         let metadata = tokio::task::block_in_place(|| admin.inner().fetch_metadata(Some(topic), self.timeout))
-            .map_err(|e| with_client_problems(admin, e.to_string()))?;
+            .map_err(|e| call_failed(admin, e))?;
         let found = metadata
             .topics()
             .iter()
             .find(|t| t.name() == topic)
-            .ok_or_else(|| format!("the cluster's metadata has no topic {topic}"))?;
-        let partitions = i32::try_from(found.partitions().len()).map_err(|e| e.to_string())?;
+            .ok_or_else(|| AdminError::NoSuchTopic(topic.to_owned()))?;
+        let partitions = i32::try_from(found.partitions().len())?;
         let replication = found.partitions().first().map_or(0, |p| p.replicas().len());
-        Ok((partitions, i32::try_from(replication).map_err(|e| e.to_string())?))
+        Ok((partitions, i32::try_from(replication)?))
     }
 }

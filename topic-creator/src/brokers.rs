@@ -4,21 +4,26 @@ use aws_sdk_kafka::Client;
 
 use crate::{BrokerLookup, TopicError};
 
+/// What `GetBootstrapBrokers` fails with.
+pub type LookupError = aws_sdk_kafka::error::SdkError<
+    aws_sdk_kafka::operation::get_bootstrap_brokers::GetBootstrapBrokersError,
+    aws_sdk_kafka::config::http::HttpResponse,
+>;
+
 pub struct MskBrokers(pub Client);
 
 impl BrokerLookup for MskBrokers {
     async fn bootstrap_brokers(&self, cluster_arn: &str) -> Result<String, TopicError> {
-        let error = |message: String| TopicError::Brokers { cluster: cluster_arn.to_owned(), message };
         let out = self
             .0
             .get_bootstrap_brokers()
             .cluster_arn(cluster_arn)
             .send()
             .await
-            .map_err(|e| error(aws_sdk_kafka::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(|source| TopicError::Brokers { cluster: cluster_arn.to_owned(), source: Box::new(source) })?;
         out.bootstrap_broker_string_sasl_iam
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| error("the cluster has no IAM bootstrap brokers: enable IAM client authentication".into()))
+            .ok_or_else(|| TopicError::NoIamBrokers(cluster_arn.to_owned()))
     }
 }
 

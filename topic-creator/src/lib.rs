@@ -22,14 +22,33 @@ use serde_json::Value;
 
 use crate::request::{topic_spec, TopicSpec};
 
+/// Why the topic is not ready, or CloudFormation was not answered. Each
+/// keeps its cause as its `source`; the message (which CloudFormation shows
+/// as the resource's reason) names it too.
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {
-    #[error("looking up the bootstrap brokers of {cluster}: {message}")]
-    Brokers { cluster: String, message: String },
-    #[error("creating topic {topic}: {message}")]
-    Create { topic: String, message: String },
-    #[error("answering CloudFormation at the response URL: {0}")]
-    Respond(String),
+    #[error(transparent)]
+    Spec(#[from] request::SpecError),
+    #[error("looking up the bootstrap brokers of {cluster}: {}", aws_sdk_kafka::error::DisplayErrorContext(.source))]
+    Brokers { cluster: String, source: Box<brokers::LookupError> },
+    #[error("the cluster {0} has no IAM bootstrap brokers: enable IAM client authentication")]
+    NoIamBrokers(String),
+    #[error("creating topic {topic}: {source}")]
+    Create { topic: String, source: admin::AdminError },
+    #[error("answering CloudFormation at the response URL: {}", with_causes(.0.as_ref()))]
+    Respond(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// `error` and each of its causes, joined by ": ".
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }
 
 /// What happened to the topic.
@@ -109,7 +128,7 @@ async fn answer_failed<B, A, R: Responder>(
 ) -> Result<Response, TopicError> {
     let field = |name: &str| payload.get(name).and_then(Value::as_str).map(str::to_owned);
     let url = field("ResponseURL").ok_or_else(|| {
-        TopicError::Respond(format!("{reason}; and there is no ResponseURL to answer CloudFormation at"))
+        TopicError::Respond(format!("{reason}; and there is no ResponseURL to answer CloudFormation at").into())
     })?;
     let logical = field("LogicalResourceId").unwrap_or_default();
     let mut response = base(
@@ -158,7 +177,8 @@ pub async fn handle<B: BrokerLookup, A: TopicAdmin, R: Responder>(
                 response.physical_resource_id = format!("{}/{}", spec.cluster_arn, spec.topic);
                 response.data = HashMap::from([(BOOTSTRAP_ATTRIBUTE.to_owned(), bootstrap)]);
             }
-            Err(reason) => {
+            Err(error) => {
+                let reason = error.to_string();
                 tracing::error!(%reason, "topic not created");
                 response.status = Status::Failed;
                 response.reason = Some(reason);
@@ -172,10 +192,10 @@ pub async fn handle<B: BrokerLookup, A: TopicAdmin, R: Responder>(
 async fn create<B: BrokerLookup, A: TopicAdmin, R: Responder>(
     properties: &Value,
     deps: &Deps<B, A, R>,
-) -> Result<(TopicSpec, String, TopicOutcome), String> {
-    let spec = topic_spec(properties).map_err(|e| e.to_string())?;
-    let bootstrap = deps.brokers.bootstrap_brokers(&spec.cluster_arn).await.map_err(|e| e.to_string())?;
-    let outcome = deps.admin.ensure_topic(&bootstrap, &spec).await.map_err(|e| e.to_string())?;
+) -> Result<(TopicSpec, String, TopicOutcome), TopicError> {
+    let spec = topic_spec(properties)?;
+    let bootstrap = deps.brokers.bootstrap_brokers(&spec.cluster_arn).await?;
+    let outcome = deps.admin.ensure_topic(&bootstrap, &spec).await?;
     Ok((spec, bootstrap, outcome))
 }
 

@@ -15,11 +15,20 @@ use std::ffi::{c_char, c_int, CStr, CString};
 use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
 
+/// Why librdkafka did not take the token.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenRefused {
+    #[error("the IAM token cannot be passed to librdkafka: {0}")]
+    NulByte(#[from] std::ffi::NulError),
+    #[error("librdkafka refused the IAM token: {0}")]
+    Refused(String),
+}
+
 /// Sets the OAUTHBEARER token for `client`'s connections.
-pub fn set_oauth_token<C: ClientContext>(client: &Client<C>, token: &str, expires_ms: i64) -> Result<(), String> {
-    let value = CString::new(token).map_err(|e| format!("the IAM token: {e}"))?;
+pub fn set_oauth_token<C: ClientContext>(client: &Client<C>, token: &str, expires_ms: i64) -> Result<(), TokenRefused> {
+    let value = CString::new(token)?;
     // MSK takes the principal from the signed token; librdkafka wants a name.
-    let principal = CString::new("msk-iam").map_err(|e| e.to_string())?;
+    let principal = CString::new("msk-iam")?;
     let mut errstr = [0 as c_char; 512];
     // SAFETY: the native handle lives as long as the borrowed `client`;
     // `value` and `principal` are NUL-terminated and outlive the call
@@ -40,7 +49,7 @@ pub fn set_oauth_token<C: ClientContext>(client: &Client<C>, token: &str, expire
     if code == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
         Ok(())
     } else {
-        Err(format!("librdkafka refused the IAM token: {}", text(errstr.as_ptr())))
+        Err(TokenRefused::Refused(text(errstr.as_ptr())))
     }
 }
 

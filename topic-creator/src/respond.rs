@@ -34,18 +34,16 @@ impl Default for HttpResponder {
 
 impl Responder for HttpResponder {
     async fn respond(&self, url: &str, response: &Response) -> Result<(), TopicError> {
-        let failed = |e: &dyn std::fmt::Display| TopicError::Respond(e.to_string());
-        let body = serde_json::to_vec(response).map_err(|e| failed(&e))?;
-        let request =
-            http::Request::put(url).header("content-type", "").body(SdkBody::from(body)).map_err(|e| failed(&e))?;
-        let request = HttpRequest::try_from(request).map_err(|e| failed(&e))?;
-        let answer = self
-            .0
-            .call(request)
-            .await
-            .map_err(|e| failed(&aws_smithy_types::error::display::DisplayErrorContext(&e)))?;
+        let failed = |e: Box<dyn std::error::Error + Send + Sync>| TopicError::Respond(e);
+        let body = serde_json::to_vec(response).map_err(|e| failed(e.into()))?;
+        let request = http::Request::put(url)
+            .header("content-type", "")
+            .body(SdkBody::from(body))
+            .map_err(|e| failed(e.into()))?;
+        let request = HttpRequest::try_from(request).map_err(|e| failed(e.into()))?;
+        let answer = self.0.call(request).await.map_err(|e| failed(e.into()))?;
         if !answer.status().is_success() {
-            return Err(TopicError::Respond(format!("HTTP {}", answer.status())));
+            return Err(TopicError::Respond(format!("HTTP {}", answer.status()).into()));
         }
         Ok(())
     }
