@@ -78,7 +78,7 @@ pub fn decode(bytes: &[u8], now_ms: i64) -> Result<CarRideEvent<'_>, DecodeError
     let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::NotUtf8 { valid_up_to: e.valid_up_to() })?;
     let parsed = match crate::fast::ride(text) {
         Some(event) => Ok(event),
-        None => serde_json::from_str::<CarRideEvent>(text),
+        None => serde_json::from_str::<CarRideEvent<'_>>(text),
     };
     let event = match parsed {
         Ok(event) if event.schema_version == SCHEMA_VERSION => event,
@@ -101,7 +101,7 @@ struct Probe<'a> {
 /// Not a v1 ride: tell apart broken JSON, the legacy shape, a version from the
 /// future and a v1 ride with a wrong field, so the error says which.
 fn decode_slow_path(text: &str, strict: serde_json::Error, now_ms: i64) -> Result<CarRideEvent<'static>, DecodeError> {
-    let probe: Probe = match serde_json::from_str(text) {
+    let probe: Probe<'_> = match serde_json::from_str(text) {
         Ok(probe) => probe,
         Err(e) if e.is_syntax() || e.is_eof() => return Err(DecodeError::InvalidJson { message: e.to_string() }),
         Err(e) => return Err(DecodeError::Shape { version: SCHEMA_VERSION, message: e.to_string() }),

@@ -250,7 +250,7 @@ mod tests {
     fn every_msk_sample_reads_as_serde_json_reads_it() {
         for sample in samples::all().into_iter().filter(|s| s.file_name.starts_with("msk-")) {
             let fast = msk_event(&sample.json).unwrap_or_else(|| panic!("{} took the slow path", sample.file_name));
-            let slow: MskEvent = serde_json::from_str(&sample.json).expect("serde_json");
+            let slow: MskEvent<'_> = serde_json::from_str(&sample.json).expect("serde_json");
             assert_eq!(fast, slow, "{}", sample.file_name);
             let compact = serde_json::to_string(&slow).expect("compact");
             assert_eq!(msk_event(&compact).as_ref(), Some(&slow), "{} compact", sample.file_name);
@@ -291,7 +291,7 @@ mod tests {
     fn rides_match_serde_in_any_field_order() {
         let ride_json =
             String::from_utf8(crate::encode(&crate::generate::RideGenerator::seeded(3).ride(1)).data).expect("utf8");
-        let slow: CarRideEvent = serde_json::from_str(&ride_json).expect("serde");
+        let slow: CarRideEvent<'_> = serde_json::from_str(&ride_json).expect("serde");
         assert_eq!(ride(&ride_json), Some(slow.clone()));
         let value: serde_json::Value = serde_json::from_str(&ride_json).expect("value");
         let pretty = serde_json::to_string_pretty(&value).expect("pretty");

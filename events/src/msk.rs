@@ -323,7 +323,7 @@ struct HeaderVisitor;
 impl<'de> Visitor<'de> for HeaderVisitor {
     type Value = Header;
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a header: an object with one name mapped to an array of bytes")
     }
 
@@ -347,7 +347,7 @@ impl<'de> Deserialize<'de> for HeaderBytes {
         struct BytesVisitor;
         impl<'de> Visitor<'de> for BytesVisitor {
             type Value = HeaderBytes;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an array of byte values from -128 to 255")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<HeaderBytes, A::Error> {
@@ -412,14 +412,14 @@ mod tests {
         let json = serde_json::to_string(&message(0, 1, Some(b"v")).to_msk_record()).expect("json");
         assert!(json.contains(r#""headers":[{"h":[0,127,-128,-56,-1]}]"#), "{json}");
         assert!(!json.contains("\"key\""), "a keyless record has no key field: {json}");
-        let back: MskRecord = serde_json::from_str(&json).expect("read back");
+        let back: MskRecord<'_> = serde_json::from_str(&json).expect("read back");
         assert_eq!(back.header("h").as_deref(), Some(&[0u8, 127, 128, 200, 255][..]));
         let unsigned = json.replace("[0,127,-128,-56,-1]", "[0,127,128,200,255]");
-        let back: MskRecord = serde_json::from_str(&unsigned).expect("unsigned form");
+        let back: MskRecord<'_> = serde_json::from_str(&unsigned).expect("unsigned form");
         assert_eq!(back.header("h").as_deref(), Some(&[0u8, 127, 128, 200, 255][..]));
         // A bad header spoils only its record, and only when read.
         let bad = json.replace("-56", "256");
-        let record: MskRecord = serde_json::from_str(&bad).expect("the record still parses");
+        let record: MskRecord<'_> = serde_json::from_str(&bad).expect("the record still parses");
         assert!(record.headers.parse().expect_err("256").contains("outside -128..=255"));
         assert_eq!(record.headers.raw_json(), r#"[{"h":[0,127,-128,256,-1]}]"#);
     }
@@ -427,11 +427,11 @@ mod tests {
     #[test]
     fn wide_shape_accepts_missing_and_null_fields() {
         let json = r#"{"records":{"t-0":[{"partition":0,"offset":5,"value":null,"headers":null,"keySchemaMetadata":{"x":1}}]}}"#;
-        let event: MskEvent = serde_json::from_str(json).expect("wide");
+        let event: MskEvent<'_> = serde_json::from_str(json).expect("wide");
         let (key, record) = event.iter().next().expect("one record");
         assert_eq!((key, record.value.as_ref(), record.timestamp), ("t-0", None, None));
         assert_eq!(record.item_identifier(key), ItemIdentifier { partition: "t-0".into(), offset: 5 });
-        let empty: MskEvent = serde_json::from_str(r#"{"records":null}"#).expect("null records");
+        let empty: MskEvent<'_> = serde_json::from_str(r#"{"records":null}"#).expect("null records");
         assert_eq!(empty.record_count(), 0);
     }
 
@@ -442,7 +442,7 @@ mod tests {
             event.push(message(p, o, Some(b"{}")).to_msk_record());
         }
         let json = serde_json::to_string(&event).expect("json");
-        let back: MskEvent = serde_json::from_str(&json).expect("back");
+        let back: MskEvent<'_> = serde_json::from_str(&json).expect("back");
         let ids: Vec<(String, i64)> = back.iter().map(|(k, r)| (k.to_owned(), r.offset)).collect();
         assert_eq!(ids, [("car-rides-0".into(), 3), ("car-rides-1".into(), 7), ("car-rides-1".into(), 8)]);
         assert!(back.iter().all(|(_, r)| matches!(r.value.as_ref().map(|t| &t.0), Some(Cow::Borrowed(_)))));

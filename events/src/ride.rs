@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn each_bad_field_names_itself() {
-        let cases: Vec<(CarRideEvent, &str)> = vec![
+        let cases: Vec<(CarRideEvent<'_>, &str)> = vec![
             (CarRideEvent { order_id: "".into(), ..ride() }, "orderId is empty"),
             (
                 CarRideEvent { customer_id: "a b".into(), ..ride() },
@@ -228,7 +228,7 @@ mod tests {
             "{json}"
         );
         let extra = json.replacen('{', r#"{"tip":3,"#, 1);
-        let err = serde_json::from_str::<CarRideEvent>(&extra).expect_err("unknown field");
+        let err = serde_json::from_str::<CarRideEvent<'_>>(&extra).expect_err("unknown field");
         assert!(err.to_string().contains("unknown field `tip`"), "{err}");
     }
 }

@@ -46,7 +46,7 @@ fn event_json() -> impl Strategy<Value = (String, bool)> {
 /// when a header's numbers are broken) that record's headers fail to parse.
 fn agrees_on_event(text: &str) -> Result<(), TestCaseError> {
     let Some(fast) = fast::msk_event(text) else { return Ok(()) };
-    match serde_json::from_str::<MskEvent>(text) {
+    match serde_json::from_str::<MskEvent<'_>>(text) {
         Ok(slow) => prop_assert_eq!(fast, slow),
         Err(e) => {
             let broken_headers = fast.iter().any(|(_, record)| record.headers.parse().is_err());
@@ -121,7 +121,7 @@ proptest! {
             prop_assert_eq!(fast.as_ref(), Some(&ride), "a ride as the producer writes it takes the fast path");
         }
         if let Some(fast) = fast {
-            let slow = serde_json::from_str::<CarRideEvent>(text);
+            let slow = serde_json::from_str::<CarRideEvent<'_>>(text);
             prop_assert_eq!(Some(fast), slow.ok(), "{}", text);
         }
     }
@@ -144,7 +144,7 @@ proptest! {
         }
         let text = format!("{{{}}}", parts.join(","));
         let fast = fast::ride(&text);
-        let slow = serde_json::from_str::<CarRideEvent>(&text).ok();
+        let slow = serde_json::from_str::<CarRideEvent<'_>>(&text).ok();
         prop_assert_eq!(fast.is_some(), slow.is_some(), "{}", text);
         prop_assert_eq!(fast, slow);
     }

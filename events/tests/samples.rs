@@ -39,7 +39,7 @@ fn aws_lambda_events_reads_every_msk_sample_as_we_do() {
     for sample in samples::all().into_iter().filter(|s| s.file_name.starts_with("msk-")) {
         let theirs: KafkaEvent =
             serde_json::from_str(&sample.json).unwrap_or_else(|e| panic!("{}: {e}", sample.file_name));
-        let ours: MskEvent = serde_json::from_str(&sample.json).expect("ours");
+        let ours: MskEvent<'_> = serde_json::from_str(&sample.json).expect("ours");
         assert_eq!(theirs.records.len(), ours.records.len(), "{}", sample.file_name);
         for (key, records) in &theirs.records {
             let mine = &ours.records.iter().find(|(k, _)| k.0 == key.as_str()).expect("same keys").1;

@@ -54,9 +54,8 @@ fn infra_dir() -> &'static Path {
 
 /// The rules that fail on `template`, each with its reasons joined.
 fn failing_rules(template: &Value, name: &str) -> Vec<(String, String)> {
-    let dir = std::env::temp_dir().join(format!("guard-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let file = dir.join(format!("{name}.json"));
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join(format!("{name}.json"));
     std::fs::write(&file, serde_json::to_vec_pretty(template).expect("json")).expect("write");
     let (cfn_guard, rules) = guard::repo_paths();
     guard::validate(&cfn_guard, &rules, &file)

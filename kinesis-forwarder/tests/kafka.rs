@@ -22,9 +22,8 @@ use rdkafka::message::Headers;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 fn kafka(name: &str) -> ApacheKafka {
-    let dir = std::env::temp_dir().join(format!("forwarder-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    ApacheKafka::start(&dir).expect("Apache Kafka (make tools)")
+    let dir = local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("forwarder-{name}")).expect("scratch");
+    ApacheKafka::start_in(dir).expect("Apache Kafka (make tools)")
 }
 
 async fn create_topic(kafka: &ApacheKafka, topic: &str, partitions: i32, max_message_bytes: usize) {

@@ -163,8 +163,9 @@ fn name(hop: BridgeKind) -> &'static str {
 }
 
 async fn stack(hop: BridgeKind, label: &str, shards: i32) -> anyhow::Result<LocalStack> {
-    let dir = std::env::temp_dir().join(format!("bridges-bench-{label}-{}-{}", name(hop), std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let scratch =
+        local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("bridges-bench-{label}-{}", name(hop)))?;
+    let dir = scratch.path().to_path_buf();
     let mut options = StackOptions::new(&dir);
     options.bridge = hop;
     options.shards = shards;

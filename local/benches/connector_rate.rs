@@ -87,11 +87,11 @@ async fn run(
 ) -> anyhow::Result<Run> {
     let name = if tuned { "template" } else { "baseline" };
     let stream = format!("bench-{name}");
-    let dir = std::env::temp_dir().join(format!("connector-bench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let scratch = local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("connector-bench-{name}"))?;
+    let dir = scratch.path();
     let client = kinesis::client(&emulator.endpoint());
     kinesis::create_stream(&client, &stream, 2).await?;
-    let broker = Broker::apache_kafka(&dir)?;
+    let broker = Broker::apache_kafka(dir)?;
     broker.create_topic(&stream, 4).await?;
     let mut properties = local::kafka::connect::deployed_config(&stream, &stream);
     if !tuned {

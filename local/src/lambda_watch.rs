@@ -84,10 +84,8 @@ impl LambdaWatch {
     /// SIGKILLs the host, as a crash would; [`supervise`] starts it again.
     pub fn kill(&self) -> anyhow::Result<()> {
         let pid = self.pid().ok_or_else(|| anyhow::anyhow!("cargo lambda watch is not running"))?;
-        let pid = libc::pid_t::try_from(pid)?;
-        // SAFETY: a signal to our own child process.
-        anyhow::ensure!(unsafe { libc::kill(pid, libc::SIGKILL) } == 0, "kill -9 cargo lambda watch (pid {pid})");
-        Ok(())
+        crate::process::send_signal(pid, libc::SIGKILL)
+            .map_err(|e| anyhow::anyhow!("kill -9 cargo lambda watch (pid {pid}): {e}"))
     }
 
     /// Times [`supervise`] restarted the host.

@@ -14,6 +14,7 @@ pub mod process;
 pub mod proxy;
 pub mod report;
 pub mod schedule;
+pub mod scratch;
 pub mod signals;
 pub mod stack;
 pub mod stalled;

@@ -89,6 +89,20 @@ impl Service {
     }
 }
 
+/// Sends `signal` to the process `pid` (signal 0 only asks whether it
+/// exists): the one place the local stack signals a process.
+#[allow(unsafe_code)]
+pub fn send_signal(pid: u32, signal: libc::c_int) -> std::io::Result<()> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| std::io::Error::other(format!("pid {pid} out of range")))?;
+    // SAFETY: kill(2) takes two integers and touches none of our memory.
+    if unsafe { libc::kill(pid, signal) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[allow(unsafe_code)]
 fn spawn(name: &str, mut command: Command) -> anyhow::Result<Child> {
     #[cfg(target_os = "linux")]
     unsafe {
@@ -104,7 +118,7 @@ fn spawn(name: &str, mut command: Command) -> anyhow::Result<Child> {
             let (reply, answer) = std::sync::mpsc::channel();
             spawner.send((command, reply)).ok()?;
             // fork + exec takes milliseconds; never wait forever on it.
-            answer.recv_timeout(std::time::Duration::from_secs(60)).ok()
+            answer.recv_timeout(Duration::from_secs(60)).ok()
         })
         .unwrap_or_else(|| Err(std::io::Error::other("the spawner thread is gone or did not answer")))
         .map_err(|e| anyhow::anyhow!("starting {name}: {e}"))

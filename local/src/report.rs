@@ -282,7 +282,8 @@ mod tests {
 
     #[test]
     fn dead_letters_are_counted_per_line_and_distinct_per_kinesis_record() {
-        let dir = std::env::temp_dir().join(format!("report-test-{}", std::process::id()));
+        let scratch = tempfile::tempdir().expect("dir");
+        let dir = scratch.path();
         // The fields of msk-consumer's DeadLetter that the report reads.
         let letter = |offset: i64, sequence: &str| {
             serde_json::json!({"partition": 0, "offset": offset,
@@ -295,10 +296,9 @@ mod tests {
         // The same Kinesis record delivered again at another offset.
         std::fs::write(dir.join("carrides-0/b.jsonl"), format!("{}\n", letter(9, "s1"))).expect("b");
         std::fs::write(dir.join("carrides-0/ignored.txt"), "x\n").expect("c");
-        assert_eq!(count_dead_letters(&dir), 3);
-        assert_eq!(distinct_dead_letters(&dir).expect("distinct").len(), 2);
+        assert_eq!(count_dead_letters(dir), 3);
+        assert_eq!(distinct_dead_letters(dir).expect("distinct").len(), 2);
         assert_eq!(count_dead_letters(&dir.join("missing")), 0);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// `rides` as one shard's records, in order.
@@ -362,11 +362,11 @@ mod tests {
 
     #[test]
     fn duplicate_deliveries_are_the_consumers_emf_counts() {
-        let log = std::env::temp_dir().join(format!("functions-{}.log", std::process::id()));
+        let scratch = tempfile::tempdir().expect("dir");
+        let log = scratch.path().join("functions.log");
         let emf = |n: u64| format!("{{\"_aws\":{{}},\"DuplicateRides\":{n},\"Rides\":3}}");
         std::fs::write(&log, format!("[msk-consumer] {}\nINFO unrelated\n{}\n", emf(2), emf(5))).expect("log");
         assert_eq!(duplicate_deliveries(&log), 7);
         assert_eq!(duplicate_deliveries(&log.with_extension("missing")), 0);
-        let _ = std::fs::remove_file(&log);
     }
 }

@@ -116,6 +116,9 @@ pub struct LocalStack {
     pub esm_stats: Arc<EsmStats>,
     pub schedule_stats: Arc<ScheduleStats>,
     warm_up_rides: std::sync::atomic::AtomicUsize,
+    /// A test's or a bench's scratch directory holding `options.data_dir`:
+    /// the last field, so it goes after every process of the stack.
+    pub scratch: Option<crate::scratch::Scratch>,
 }
 
 impl LocalStack {
@@ -188,6 +191,7 @@ impl LocalStack {
             esm_stats: Arc::default(),
             schedule_stats: Arc::default(),
             warm_up_rides: Default::default(),
+            scratch: None,
         })
     }
 

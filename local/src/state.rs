@@ -95,9 +95,7 @@ pub fn remove(data_dir: &Path) {
 /// sending; an exited child its parent has not reaped yet is a zombie, not
 /// running).
 pub fn alive(pid: u32) -> bool {
-    let Ok(raw) = libc::pid_t::try_from(pid) else { return false };
-    // SAFETY: kill with signal 0 only checks for the process's existence.
-    if unsafe { libc::kill(raw, 0) } != 0 {
+    if crate::process::send_signal(pid, 0).is_err() {
         return false;
     }
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -107,13 +105,7 @@ pub fn alive(pid: u32) -> bool {
 
 /// Asks the process to stop as Ctrl-C would (SIGTERM; `up` handles both).
 pub fn terminate(pid: u32) -> std::io::Result<()> {
-    let pid = libc::pid_t::try_from(pid).map_err(|_| std::io::Error::other("pid out of range"))?;
-    // SAFETY: sending SIGTERM to a pid read from our own state file.
-    if unsafe { libc::kill(pid, libc::SIGTERM) } == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    crate::process::send_signal(pid, libc::SIGTERM)
 }
 
 #[cfg(test)]
@@ -122,9 +114,9 @@ mod tests {
 
     #[test]
     fn state_round_trips_and_a_missing_or_corrupt_file_is_explained() {
-        let dir = std::env::temp_dir().join(format!("local-state-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        assert_eq!(read(&dir).expect("read"), None);
+        let scratch = tempfile::tempdir().expect("dir");
+        let dir = scratch.path();
+        assert_eq!(read(dir).expect("read"), None);
         let state = RunState {
             pid: std::process::id(),
             started_unix_ms: 1,
@@ -140,13 +132,12 @@ mod tests {
             phase: "running".into(),
             counters: Counters { produced: 5, ..Counters::default() },
         };
-        write(&dir, &state).expect("write");
-        assert_eq!(read(&dir).expect("read"), Some(state));
+        write(dir, &state).expect("write");
+        assert_eq!(read(dir).expect("read"), Some(state));
         assert!(alive(std::process::id()));
-        std::fs::write(path(&dir), b"{").expect("corrupt");
-        let err = read(&dir).expect_err("corrupt");
+        std::fs::write(path(dir), b"{").expect("corrupt");
+        let err = read(dir).expect_err("corrupt");
         assert!(err.to_string().contains("is not a run state file"), "{err}");
-        remove(&dir);
-        let _ = std::fs::remove_dir_all(&dir);
+        remove(dir);
     }
 }

@@ -24,11 +24,14 @@ struct Hop {
     kinesis: aws_sdk_kinesis::Client,
     broker: Broker,
     connect: KafkaConnect,
+    /// Last: it goes after the worker and the broker.
+    _dir: local::scratch::Scratch,
 }
 
 async fn start(name: &str, shards: i32) -> Hop {
-    let dir = std::env::temp_dir().join(format!("connector-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let scratch =
+        local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("connector-{name}")).expect("scratch");
+    let dir = scratch.path().to_path_buf();
     let emulator = Emulator::start_configured().expect("the Kinesis emulator (make tools)");
     let kinesis = kinesis::client(&emulator.endpoint());
     kinesis::create_stream(&kinesis, STREAM, shards).await.expect("stream");
@@ -44,7 +47,7 @@ async fn start(name: &str, shards: i32) -> Hop {
     )
     .await
     .expect("Kafka Connect with the Camel connector (make tools; the plugin from MAVEN_EXTRA_REPOSITORIES)");
-    Hop { _emulator: emulator, kinesis, broker, connect }
+    Hop { _emulator: emulator, kinesis, broker, connect, _dir: scratch }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -234,8 +234,9 @@ fn aws_cli(emulator: &Emulator) -> Result<String, String> {
 async fn connector(emulator: &Emulator, overrides: Vec<LocalOverride>) -> Result<String, String> {
     let cbor = if overrides.iter().any(|(k, _, _)| *k == CBOR_ENABLED) { "off" } else { "on" };
     let name = format!("{}-cbor-{cbor}", emulator.kind().name());
-    let dir = std::env::temp_dir().join(format!("emulators-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let scratch = local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("emulators-{name}"))
+        .map_err(|e| e.to_string())?;
+    let dir = scratch.path().to_path_buf();
     let client = kinesis::client(&emulator.endpoint());
     let stream = format!("java-cbor-{cbor}");
     kinesis::create_stream(&client, &stream, 2).await.map_err(|e| e.to_string())?;

@@ -20,8 +20,9 @@ mod common;
 use common::{check_every_record, keys_out_of_order, put, read_topic, rides};
 
 async fn start(name: &str, shards: i32) -> LocalStack {
-    let dir = std::env::temp_dir().join(format!("forwarder-hop-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let scratch =
+        local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("forwarder-hop-{name}")).expect("scratch");
+    let dir = scratch.path().to_path_buf();
     let mut options = StackOptions::new(&dir);
     options.bridge = BridgeKind::Lambda;
     options.shards = shards;

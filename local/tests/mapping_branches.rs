@@ -130,11 +130,13 @@ async fn serve(port: u16, topic: &'static str, script: Arc<Script>) -> (String, 
     (endpoint, seen, in_flight)
 }
 
-/// A fresh on-failure destination directory for `topic`'s test.
-fn empty_destination(topic: &str) -> std::path::PathBuf {
-    let destination = std::env::temp_dir().join(format!("on-failure-{topic}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&destination);
-    destination
+/// A fresh on-failure destination for `topic`'s test (not made until the
+/// mapping writes there), in the scratch directory that holds it.
+fn empty_destination(topic: &str) -> (local::scratch::Scratch, std::path::PathBuf) {
+    let scratch =
+        local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("on-failure-{topic}")).expect("scratch");
+    let destination = scratch.path().join("on-failure");
+    (scratch, destination)
 }
 
 /// A function that errors on every batch holding `poison` and succeeds otherwise.
@@ -145,8 +147,7 @@ fn failing_on(poison: Record) -> Arc<Script> {
 fn kafka() -> &'static ApacheKafka {
     static KAFKA: std::sync::OnceLock<ApacheKafka> = std::sync::OnceLock::new();
     KAFKA.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("mapping-branches-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = local::scratch::shared(env!("CARGO_TARGET_TMPDIR"), "mapping-branches-kafka").expect("dir");
         ApacheKafka::start(&dir).expect("Apache Kafka (make tools)")
     })
 }
@@ -208,7 +209,7 @@ async fn a_function_error_bisects_to_the_record_and_only_it_goes_to_the_destinat
     topic_with_records(topic, 1, 16).await;
     let poison: Record = (0, 5);
     let (endpoint, seen) = scripted_function(topic, failing_on(poison)).await;
-    let destination = empty_destination(topic);
+    let (_scratch, destination) = empty_destination(topic);
     let stats = run_until(
         settings(topic, Some(destination.clone())),
         &endpoint,
@@ -247,7 +248,6 @@ async fn a_function_error_bisects_to_the_record_and_only_it_goes_to_the_destinat
     assert_eq!(payload["records"][format!("{topic}-0")][0]["offset"], 5);
     let typed: events::on_failure::InvocationRecord = serde_json::from_str(&text).expect("the contract reads it");
     assert_eq!(typed.event().expect("payload").expect("an MSK event").record_count(), 1);
-    let _ = std::fs::remove_dir_all(&destination);
 }
 
 /// An Invoke API nobody listens on (the function host down) refuses the
@@ -259,7 +259,7 @@ async fn an_unreachable_invoke_api_is_waited_for_not_counted_as_function_errors(
     topic_with_records(topic, 1, 3).await;
     // A port that refuses connections until the function starts on it.
     let port = local::process::free_port().expect("port");
-    let destination = empty_destination(topic);
+    let (_scratch, destination) = empty_destination(topic);
     let stats = Arc::new(EsmStats::default());
     let endpoint = format!("http://127.0.0.1:{port}");
     let invoker = FunctionInvoker::with_timeout(&endpoint, "msk-consumer", Duration::from_secs(10));
@@ -309,7 +309,7 @@ async fn throttling_is_retried_without_spending_retries_or_bisecting() {
             },
         );
     let (endpoint, seen) = scripted_function(topic, script).await;
-    let destination = empty_destination(topic);
+    let (_scratch, destination) = empty_destination(topic);
     let stats = run_until(
         settings(topic, Some(destination.clone())),
         &endpoint,

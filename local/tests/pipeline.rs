@@ -118,11 +118,13 @@ async fn start_stack_on(
     let mut options = StackOptions::new(std::env::temp_dir());
     options.rides_per_schedule = 500;
     tweak(&mut options);
-    let dir = std::env::temp_dir().join(format!("pipeline-{name}-{:?}-{}", options.bridge, std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    options.data_dir = dir.clone();
-    let broker = broker(&dir);
-    let stack = LocalStack::start(options, broker).await.expect("stack");
+    let scratch =
+        local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("pipeline-{name}-{:?}", options.bridge))
+            .expect("scratch");
+    options.data_dir = scratch.path().to_path_buf();
+    let broker = broker(scratch.path());
+    let mut stack = LocalStack::start(options, broker).await.expect("stack");
+    stack.scratch = Some(scratch);
     stack.warm_up().await.expect("functions");
     stack
 }
@@ -262,9 +264,7 @@ async fn the_function_host_killed_mid_stream_is_restarted_and_loses_nothing(brid
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let pid = stack.watch.pid().expect("cargo lambda watch runs");
-    let pid = libc::pid_t::try_from(pid).expect("pid");
-    // SAFETY: a signal to our own child process.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0, "kill -9 cargo lambda watch");
+    local::process::send_signal(pid, libc::SIGKILL).expect("kill -9 cargo lambda watch");
     put_ordered_rides_and_poison(&stack, 100, 2, 0).await;
 
     let report = settle(&stack, started, Duration::from_secs(180)).await;

@@ -24,8 +24,8 @@ fn counter(status: &str, name: &str) -> u64 {
 
 #[test]
 fn up_runs_in_the_background_status_reports_it_and_down_stops_it_cleanly() {
-    let data_dir = std::env::temp_dir().join(format!("local-up-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
+    let scratch = local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), "local-up").expect("scratch");
+    let data_dir = scratch.path().join("data");
     assert!(stdout(&local(&data_dir, &["status"])).contains("not running"));
 
     let mut up = Command::new(env!("CARGO_BIN_EXE_local"))
@@ -33,7 +33,7 @@ fn up_runs_in_the_background_status_reports_it_and_down_stops_it_cleanly() {
         .arg(&data_dir)
         .args(["up", "--rides-per-invoke", "50", "--invokes-per-second", "4"])
         .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(std::env::temp_dir().join("local-up-test.log")).expect("log file"))
+        .stderr(std::fs::File::create(scratch.path().join("local-up.log")).expect("log file"))
         .spawn()
         .expect("spawn local up");
 
@@ -72,5 +72,4 @@ fn up_runs_in_the_background_status_reports_it_and_down_stops_it_cleanly() {
         assert!(std::net::TcpStream::connect(&addr).is_err(), "{addr} still listening after down");
     }
     assert!(stdout(&local(&data_dir, &["status"])).contains("not running"));
-    let _ = std::fs::remove_dir_all(&data_dir);
 }

@@ -156,7 +156,7 @@ fn measure_rust(path: &Path, iterations: usize, variant: &str) -> anyhow::Result
         let started = Instant::now();
         let runtime_copy =
             (variant == SERDE_PATH).then(|| serde_json::from_slice::<Box<RawValue>>(&body)).transpose()?;
-        let event: MskEvent = match &runtime_copy {
+        let event: MskEvent<'_> = match &runtime_copy {
             Some(raw) => serde_json::from_str(raw.get())?,
             None => msk_consumer::parse_event(&body)?,
         };

@@ -26,7 +26,7 @@ fn consumer(c: &mut Criterion) {
         b.iter(|| serde_json::from_slice::<Box<RawValue>>(&body).expect("raw"))
     });
     group.bench_function("serde_json, headers raw", |b| {
-        b.iter(|| serde_json::from_slice::<MskEvent>(&body).expect("event"))
+        b.iter(|| serde_json::from_slice::<MskEvent<'_>>(&body).expect("event"))
     });
     group.bench_function("fast path (parse_event)", |b| b.iter(|| msk_consumer::parse_event(&body).expect("event")));
     group.finish();
@@ -54,7 +54,7 @@ fn consumer(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(rides.iter().map(|r| r.len() as u64).sum())).sample_size(30);
     group.bench_function("serde_json", |b| {
         b.iter(|| {
-            rides.iter().map(|r| serde_json::from_str::<CarRideEvent>(r).map_or(0, |e| e.ride_timestamp)).sum::<i64>()
+            rides.iter().map(|r| serde_json::from_str::<CarRideEvent<'_>>(r).map_or(0, |e| e.ride_timestamp)).sum::<i64>()
         })
     });
     group.bench_function("fast path", |b| {
@@ -68,7 +68,7 @@ fn consumer(c: &mut Criterion) {
     group.bench_function("runtime pass + serde_json event + processing", |b| {
         b.iter(|| {
             let raw: Box<RawValue> = serde_json::from_slice(&body).expect("raw");
-            let event: MskEvent = serde_json::from_str(raw.get()).expect("event");
+            let event: MskEvent<'_> = serde_json::from_str(raw.get()).expect("event");
             process_batch(&event, &invocation, &config).0.rides
         })
     });

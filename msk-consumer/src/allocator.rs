@@ -14,6 +14,8 @@
 //! up to 64 MiB free at its top. A 6 MB batch holds some 25 MiB at its peak,
 //! well inside the function's 512 MB.
 
+#![allow(unsafe_code)]
+
 /// Largest block taken from the heap rather than mapped on its own.
 pub const MMAP_THRESHOLD_BYTES: i32 = 32 << 20;
 /// Free memory the heap keeps at its top before giving any back.

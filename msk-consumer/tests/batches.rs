@@ -191,8 +191,8 @@ async fn events_of_other_sources_are_refused_with_what_arrived() {
 #[tokio::test]
 async fn a_records_key_cannot_escape_the_dead_letter_directory() {
     use msk_consumer::dead_letter::dir::DirSink;
-    let root = std::env::temp_dir().join(format!("dead-letter-escape-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let scratch = local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), "dead-letter-escape").expect("scratch");
+    let root = scratch.path();
     let sink_root = root.join("sink");
     std::fs::create_dir_all(&sink_root).expect("root");
     let config = Config::with_dead_letter_dir(sink_root.display().to_string());
@@ -209,7 +209,7 @@ async fn a_records_key_cannot_escape_the_dead_letter_directory() {
         assert_eq!(summary.poison, 1, "{key}");
     }
     let mut inside = Vec::new();
-    let mut stack = vec![root.clone()];
+    let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("read").flatten() {
             let path = entry.path();
@@ -222,5 +222,4 @@ async fn a_records_key_cannot_escape_the_dead_letter_directory() {
     }
     assert_eq!(inside.len(), 4, "{inside:?}");
     assert!(inside.iter().all(|p| p.starts_with(&sink_root)), "{inside:?}");
-    let _ = std::fs::remove_dir_all(&root);
 }

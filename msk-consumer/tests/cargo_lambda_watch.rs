@@ -12,8 +12,8 @@ use local::lambda_watch::LambdaWatch;
 
 #[test]
 fn cargo_lambda_invoke_handles_every_msk_sample() {
-    let scratch = std::env::temp_dir().join(format!("consumer-watch-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).expect("scratch dir");
+    let scratch_dir = local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), "consumer-watch").expect("scratch dir");
+    let scratch = scratch_dir.path();
     let dead_letters = scratch.join("dead-letters");
     let env = [
         ("DEAD_LETTER_DIR", dead_letters.display().to_string()),
@@ -62,6 +62,5 @@ fn cargo_lambda_invoke_handles_every_msk_sample() {
         (Some(201), Some(207))
     );
     let location = warnings[0]["fields"]["dead_letters"].as_str().expect("where the letters went");
-    assert_eq!(std::path::Path::new(location), quarantined);
-    let _ = std::fs::remove_dir_all(&scratch);
+    assert_eq!(Path::new(location), quarantined);
 }

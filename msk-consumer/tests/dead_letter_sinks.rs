@@ -33,8 +33,9 @@ fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn the_directory_sink_writes_one_jsonl_file_per_partition_and_rewrites_it_on_retry() {
-    let dir = std::env::temp_dir().join(format!("dlq-test-{}", std::process::id()));
-    let sink = DirSink::new(&dir);
+    let scratch = local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), "dlq-test").expect("scratch");
+    let dir = scratch.path();
+    let sink = DirSink::new(dir);
     let batch = poison_batch();
     let location = sink.put(&batch).await.expect("stored");
     sink.put(&batch).await.expect("stored again (a retried batch)");
@@ -43,7 +44,6 @@ async fn the_directory_sink_writes_one_jsonl_file_per_partition_and_rewrites_it_
     assert_eq!(letters.len(), 5, "a retry rewrites, it does not append");
     assert_eq!(letters[0]["reasonKind"], "not_utf8");
     assert_eq!(letters[0]["headers"][0]["name"], "CamelHeader.CamelAwsKinesisPartitionKey");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

@@ -12,7 +12,8 @@ async fn cargo_lambda_invoke_with_the_samples_writes_to_the_stream() {
     let emulator = Emulator::start_configured().expect("the Kinesis emulator (make tools)");
     let client = kinesis::client(&emulator.endpoint());
     kinesis::create_stream(&client, "carrides-watch", 2).await.expect("stream");
-    let log = std::env::temp_dir().join(format!("producer-watch-{}.log", std::process::id()));
+    let scratch = local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), "producer-watch").expect("scratch dir");
+    let log = scratch.path().join("watch.log");
     let env = [
         ("STREAM_NAME", "carrides-watch".to_owned()),
         ("RIDES_PER_SCHEDULE", "40".to_owned()),
@@ -54,5 +55,4 @@ async fn cargo_lambda_invoke_with_the_samples_writes_to_the_stream() {
     assert_eq!(emf[1]["RidesFailed"], 0);
     assert_eq!(emf[1]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "CarRides/Producer");
     assert!(logs.lines().any(|l| l.contains("\"message\":\"rides written\"") && l.contains("\"sent\":250")), "{logs}");
-    let _ = std::fs::remove_file(&log);
 }

@@ -10,6 +10,8 @@
 //!   lines at warning or worse, such as a refused TLS certificate or SASL
 //!   token) so a failed call can say why.
 
+#![allow(unsafe_code)]
+
 use std::ffi::{c_char, c_int, CStr, CString};
 
 use rdkafka::bindings as rd;

@@ -115,8 +115,7 @@ async fn create_answers_with_the_brokers_and_delete_always_succeeds() {
 fn kafka() -> &'static local::kafka::apache::ApacheKafka {
     static KAFKA: std::sync::OnceLock<local::kafka::apache::ApacheKafka> = std::sync::OnceLock::new();
     KAFKA.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("topic-creator-kafka-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = local::scratch::shared(env!("CARGO_TARGET_TMPDIR"), "topic-creator-kafka").expect("dir");
         local::kafka::apache::ApacheKafka::start(&dir).expect("Apache Kafka (make tools)")
     })
 }
@@ -180,7 +179,8 @@ async fn the_iam_path_gets_through_tls_and_sasl_to_the_token_check() {
 
     // Control: the same call trusting another CA stops at the TLS handshake,
     // so the refusal above came after TLS succeeded.
-    let reason = iam_refusal(kafka, &untrusted_ca(), &spec).await;
+    let (_ca_dir, ca) = untrusted_ca();
+    let reason = iam_refusal(kafka, &ca, &spec).await;
     println!("unknown certificate: {reason}");
     assert!(reason.contains("SSL handshake failed"), "{reason}");
     assert!(!reason.contains("invalid_token"), "{reason}");
@@ -210,12 +210,12 @@ async fn iam_refusal(kafka: &local::kafka::apache::ApacheKafka, ca: &std::path::
         .to_string()
 }
 
-/// A CA certificate that did not sign the broker's (another broker's).
-fn untrusted_ca() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("topic-creator-other-ca-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    local::kafka::apache::self_signed_certificate(&dir).expect("keytool")
+/// A CA certificate that did not sign the broker's (another broker's), in
+/// the directory that holds it.
+fn untrusted_ca() -> (local::scratch::Scratch, std::path::PathBuf) {
+    let dir = local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), "topic-creator-other-ca").expect("dir");
+    let ca = local::kafka::apache::self_signed_certificate(dir.path()).expect("keytool");
+    (dir, ca)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

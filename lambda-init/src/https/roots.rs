@@ -99,8 +99,8 @@ mod tests {
 
     #[test]
     fn a_bundle_gives_its_authorities_and_an_empty_one_is_named() {
-        let dir = std::env::temp_dir().join(format!("lambda-init-roots-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
+        let scratch = tempfile::tempdir().expect("dir");
+        let dir = scratch.path();
         let ca = rcgen::generate_simple_self_signed(vec!["test CA".into()]).expect("CA");
         let bundle = dir.join("bundle.pem");
         std::fs::write(&bundle, format!("junk before\n{}\n", ca.cert.pem())).expect("write");
@@ -111,7 +111,6 @@ mod tests {
         assert!(error.contains("empty.pem: no certificate in it") && error.contains("SSL_CERT_FILE"), "{error}");
         let error = bundle_roots(&dir.join("missing.pem")).expect_err("missing").to_string();
         assert!(error.contains("missing.pem"), "{error}");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct ApacheKafka {
     controller_port: u16,
     data_dir: PathBuf,
     libs: PathBuf,
+    /// A test's scratch directory holding `data_dir`: it goes after the
+    /// broker does.
+    scratch: Option<crate::scratch::Scratch>,
 }
 
 impl ApacheKafka {
@@ -50,6 +53,7 @@ impl ApacheKafka {
             controller_port: free_port()?,
             libs: tools::kafka_libs()?,
             data_dir,
+            scratch: None,
         };
         kafka.make_certificate()?;
         std::fs::write(kafka.data_dir.join("server.properties"), kafka.server_properties())?;
@@ -58,6 +62,14 @@ impl ApacheKafka {
             kafka.format_storage()?;
         }
         kafka.up()?;
+        Ok(kafka)
+    }
+
+    /// [`ApacheKafka::start`] in a test's scratch directory, which the
+    /// broker keeps until it is dropped.
+    pub fn start_in(scratch: crate::scratch::Scratch) -> anyhow::Result<Self> {
+        let mut kafka = Self::start(scratch.path())?;
+        kafka.scratch = Some(scratch);
         Ok(kafka)
     }
 
@@ -146,10 +158,8 @@ impl ApacheKafka {
 
     fn signal(&self, signal: libc::c_int) -> anyhow::Result<()> {
         let pid = self.pid().ok_or_else(|| anyhow::anyhow!("kafka is not running"))?;
-        let pid = libc::pid_t::try_from(pid)?;
-        // SAFETY: a signal to our own child process.
-        anyhow::ensure!(unsafe { libc::kill(pid, signal) } == 0, "signal {signal} to kafka (pid {pid})");
-        Ok(())
+        crate::process::send_signal(pid, signal)
+            .map_err(|e| anyhow::anyhow!("signal {signal} to kafka (pid {pid}): {e}"))
     }
 
     fn log_dir(&self) -> PathBuf {

@@ -123,9 +123,8 @@ mod tests {
 
     #[test]
     fn down_fails_when_the_stopped_run_lost_rides_or_left_no_report() {
-        let dir = std::env::temp_dir().join(format!("down-verdict-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("report.json");
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("report.json");
         std::fs::write(&path, r#"{"consumed": 10, "lost": 0, "onFailureRecords": 0}"#).expect("write");
         assert!(stopped_run_verdict(&path).expect("no loss").contains("lost 0"));
         std::fs::write(&path, r#"{"consumed": 7, "lost": 3, "onFailureRecords": 3}"#).expect("write");
@@ -133,6 +132,5 @@ mod tests {
         assert!(error.contains("3 rides were lost"), "{error}");
         std::fs::remove_file(&path).expect("remove");
         assert!(stopped_run_verdict(&path).is_err(), "no report is a failure too");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
