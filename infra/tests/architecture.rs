@@ -93,6 +93,7 @@ fn the_local_stack_is_only_a_test_harness_of_the_functions_and_never_links_them(
     for function in functions {
         let krate = &crates[*function];
         assert!(!krate.normal.contains("local"), "{function} depends on local outside its tests");
+        assert!(krate.dev.contains("local"), "{function}'s tests run against the local stack's real parts");
         assert!(!krate.normal.contains("infra"), "{function} depends on infra");
     }
     for (name, krate) in &crates {
@@ -114,7 +115,10 @@ fn the_contract_crates_do_no_io() {
     for name in ["events", "pipeline-settings"] {
         let krate = &crates[name];
         for dep in &krate.external {
-            assert!(allowed.contains(&dep.as_str()), "{name} depends on {dep}: the contract does no I/O and pulls no runtime");
+            assert!(
+                allowed.contains(&dep.as_str()),
+                "{name} depends on {dep}: the contract does no I/O and pulls no runtime"
+            );
         }
         assert!(krate.normal.is_empty(), "{name} depends on {:?}: a contract stands alone", krate.normal);
         for (file, text) in sources(&krate.src) {
@@ -163,9 +167,9 @@ fn no_two_modules_of_a_crate_import_each_other() {
 #[test]
 fn unsafe_code_is_allowed_only_where_ffi_needs_it() {
     let expected: BTreeSet<&str> = [
-        "local/src/process.rs",        // kill(2), and prctl(2) between fork and exec
+        "local/src/process.rs",          // kill(2), and prctl(2) between fork and exec
         "msk-consumer/src/allocator.rs", // mallopt(3), getrusage(2)
-        "topic-creator/src/native.rs", // librdkafka's OAUTHBEARER token and event queue
+        "topic-creator/src/native.rs",   // librdkafka's OAUTHBEARER token and event queue
     ]
     .into();
     let mut found = BTreeSet::new();

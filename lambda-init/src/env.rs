@@ -22,6 +22,13 @@ impl InvalidSetting {
     }
 }
 
+/// A `lookup` over fixed pairs, as a test or a caller with its own
+/// settings passes them.
+pub fn from_pairs(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
 /// `name` read through `lookup`; `None` when unset or blank.
 pub fn set(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     lookup(name).filter(|v| !v.trim().is_empty())

@@ -54,7 +54,10 @@ fn consumer(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(rides.iter().map(|r| r.len() as u64).sum())).sample_size(30);
     group.bench_function("serde_json", |b| {
         b.iter(|| {
-            rides.iter().map(|r| serde_json::from_str::<CarRideEvent<'_>>(r).map_or(0, |e| e.ride_timestamp)).sum::<i64>()
+            rides
+                .iter()
+                .map(|r| serde_json::from_str::<CarRideEvent<'_>>(r).map_or(0, |e| e.ride_timestamp))
+                .sum::<i64>()
         })
     });
     group.bench_function("fast path", |b| {
