@@ -178,7 +178,8 @@ async fn stack(hop: BridgeKind, label: &str, shards: i32) -> anyhow::Result<Loca
         .set("message.timestamp.type", "LogAppendTime")
         .set("max.message.bytes", &max);
     admin.create_topics([&topic], &AdminOptions::new()).await?;
-    let stack = LocalStack::start(options, broker).await?;
+    let mut stack = LocalStack::start(options, broker).await?;
+    stack.scratch = Some(scratch);
     stack.warm_up().await?;
     Ok(stack)
 }

@@ -5,8 +5,8 @@
 //! letters, on-failure objects) can be read.
 //!
 //! A broker shared by a whole test binary lives in a `static`, which Rust
-//! never drops: its directory is [`shared`], one fixed place per binary
-//! under the target directory, emptied when the next run starts it.
+//! never drops: its directory is [`shared`], one per process under the
+//! target directory, removed by the next run once that process is gone.
 
 use std::path::{Path, PathBuf};
 
@@ -44,13 +44,22 @@ impl Drop for Scratch {
 }
 
 /// The directory of a resource shared by a whole test binary (a broker in
-/// a `static`): `<parent>/<name>`, emptied now.
+/// a `static`, never dropped): `<parent>/<name>-<pid>`, fresh. One per
+/// process, since a test runner may run a binary's tests as processes at
+/// once (nextest); those of processes that are gone are removed here, so
+/// each run clears what the last one left.
 pub fn shared(parent: impl AsRef<Path>, name: &str) -> std::io::Result<PathBuf> {
-    let dir = parent.as_ref().join(name);
-    match std::fs::remove_dir_all(&dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
+    let parent = parent.as_ref();
+    std::fs::create_dir_all(parent)?;
+    let prefix = format!("{name}-");
+    for entry in std::fs::read_dir(parent)?.flatten() {
+        let file_name = entry.file_name();
+        let pid = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| pid == std::process::id() || !crate::state::alive(pid)) {
+            std::fs::remove_dir_all(entry.path())?;
+        }
     }
+    let dir = parent.join(format!("{prefix}{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
@@ -83,5 +92,13 @@ mod tests {
         std::fs::write(again.join("segment"), "x").expect("write");
         assert_eq!(shared(parent.path(), "broker").expect("emptied"), again);
         assert!(!again.join("segment").exists(), "emptied when started again");
+        // A process that is gone: its directory goes; a live one's stays.
+        let gone = parent.path().join(format!("broker-{}", u32::MAX - 1));
+        let live = parent.path().join("broker-1");
+        std::fs::create_dir_all(&gone).expect("gone");
+        std::fs::create_dir_all(&live).expect("live");
+        shared(parent.path(), "broker").expect("shared");
+        assert!(!gone.exists(), "the directory of a process that is gone is removed");
+        assert!(live.exists(), "pid 1 is alive: its directory stays");
     }
 }

@@ -27,7 +27,8 @@ async fn start(name: &str, shards: i32) -> LocalStack {
     options.bridge = BridgeKind::Lambda;
     options.shards = shards;
     let broker = Broker::apache_kafka(&dir).expect("Apache Kafka (make tools)");
-    let stack = LocalStack::start(options, broker).await.expect("stack");
+    let mut stack = LocalStack::start(options, broker).await.expect("stack");
+    stack.scratch = Some(scratch);
     stack.warm_up().await.expect("functions");
     stack
 }

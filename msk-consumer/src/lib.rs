@@ -165,6 +165,10 @@ pub async fn handle<D: DeadLetterSink, S: RideStore>(
             }));
         }
     }
+    // Conflicting rides join after the poison: keep each object in offset order.
+    for batch in &mut quarantine {
+        batch.letters.sort_by_key(|letter| letter.offset);
+    }
     // Each put is raced against the time left to answer: half the margin
     // kept back from the deadline.
     let answer_by = tokio::time::Instant::from_std(deadline + DEADLINE_MARGIN / 2);

@@ -57,9 +57,5 @@ pub fn apply<'r, 'e>(
             Outcome::NotStored { reason } => applied.not_stored.push((found, reason)),
         }
     }
-    // Conflicting rides join after the poison: keep each object in offset order.
-    for batch in quarantine.iter_mut() {
-        batch.letters.sort_by_key(|letter| letter.offset);
-    }
     applied
 }
