@@ -191,7 +191,7 @@ async fn events_of_other_sources_are_refused_with_what_arrived() {
 #[tokio::test]
 async fn a_records_key_cannot_escape_the_dead_letter_directory() {
     use msk_consumer::dead_letter::dir::DirSink;
-    let scratch = local::scratch::Scratch::new(env!("CARGO_TARGET_TMPDIR"), "dead-letter-escape").expect("scratch");
+    let scratch = tempfile::tempdir().expect("scratch");
     let root = scratch.path();
     let sink_root = root.join("sink");
     std::fs::create_dir_all(&sink_root).expect("root");
