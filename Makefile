@@ -48,9 +48,12 @@ $(NODE_TOOLS)/.installed: tools/package.json tools/package-lock.json
 BRIDGE ?= camel
 
 demo: tools ## The whole pipeline locally: 20,000 rides through Kinesis, Kafka and Lambda, then a report (lost must be 0); BRIDGE=lambda for the forwarder hop
+	@# cargo's own progress on screen while the first run compiles; then quiet.
+	cargo build -p local --bin local
 	cargo run -q -p local -- demo --bridge $(BRIDGE) $(DEMO_ARGS)
 
 local-up: tools ## The local pipeline until stopped (Ctrl-C or `make local-down`); `make local-status` from another terminal; BRIDGE=lambda for the forwarder hop
+	cargo build -p local --bin local
 	cargo run -q -p local -- up --bridge $(BRIDGE) $(LOCAL_ARGS)
 
 local-status: ## Is a local pipeline running? Its loopback endpoints and counters
@@ -62,7 +65,7 @@ local-down: ## Stop the running local pipeline (it reports first; nothing is lef
 demo-optimised: tools ## The demo with optimised builds (profile `demo`; the first run compiles everything again, ~15 min here)
 	@# One build of the stack and both functions with the feature set
 	@# `cargo lambda watch --profile demo` will ask for, so it compiles nothing.
-	cargo build -q --profile demo --bin local --bin producer --bin kinesis-forwarder --bin msk-consumer
+	cargo build --profile demo --bin local --bin producer --bin kinesis-forwarder --bin msk-consumer
 	LOCAL_FUNCTIONS_PROFILE=demo cargo run -q --profile demo --bin local -- demo --bridge $(BRIDGE) $(DEMO_ARGS)
 
 build: tools aarch64-target ## Release build of the four Lambdas for arm64 (provided.al2023), as zip files in target/lambda/
