@@ -18,8 +18,6 @@ use crate::run::StopSignals;
 pub(crate) struct Follow<'a> {
     /// Rides the run ends at (`None`: until stopped).
     pub target: Option<u64>,
-    /// The producer's warm-up rides, in the stream before the clock.
-    pub warm_up_rides: u64,
     pub deadline: Option<Instant>,
     /// Kill the hop once half the rides are in Kafka.
     pub kill_bridge: bool,
@@ -39,7 +37,7 @@ pub(crate) async fn follow(
     started: Instant,
     stop: &mut StopSignals,
 ) -> anyhow::Result<Timeline> {
-    let Follow { target, warm_up_rides, deadline, kill_bridge, data_dir, run_dir } = follow;
+    let Follow { target, deadline, kill_bridge, data_dir, run_dir } = follow;
     let mut kill_pending = kill_bridge;
     let bars = MultiProgress::new();
     let style = ProgressStyle::with_template("{prefix:>18} {bar:40} {pos:>8}/{len:8} {per_sec}")
@@ -57,7 +55,7 @@ pub(crate) async fn follow(
     let mut next_count = Instant::now();
     let mut timeline = Timeline::default();
     loop {
-        let sent = stack.schedule_stats.rides_sent.load(Ordering::Relaxed) + warm_up_rides;
+        let sent = rides_produced(stack);
         if Instant::now() >= next_count {
             next_count += Duration::from_secs(1);
             written = stack.records_in_kafka().unwrap_or(written);
@@ -110,6 +108,12 @@ pub(crate) async fn follow(
         bar.abandon();
     }
     Ok(timeline)
+}
+
+/// Rides in the stream so far: the schedule's and the warm-ups'.
+pub(crate) fn rides_produced(stack: &LocalStack) -> u64 {
+    let warm_up = u64::try_from(stack.warm_up_rides()).unwrap_or(u64::MAX);
+    stack.schedule_stats.rides_sent.load(Ordering::Relaxed).saturating_add(warm_up)
 }
 
 /// Rides the consumer took so far, for progress: its summaries' count, or,

@@ -72,7 +72,6 @@ pub(crate) async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::R
     let mut stop = StopSignals::new()?;
     let follow = Follow {
         target: run_options.invocations.map(|n| n * u64::from(run_options.rides_per_invoke) + warm_up_rides),
-        warm_up_rides,
         deadline: Instant::now().checked_add(run_options.timeout),
         kill_bridge: run_options.kill_bridge,
         data_dir: &data_dir,
@@ -81,7 +80,7 @@ pub(crate) async fn run(data_dir: PathBuf, run_options: RunOptions) -> anyhow::R
     let timeline = progress::follow(&mut stack, &schedule, &poller, follow, started, &mut stop).await?;
     let elapsed = started.elapsed().as_secs_f64();
     schedule.abort();
-    drain(&stack, &poller, warm_up_rides, &mut stop).await;
+    drain(&stack, &poller, &mut stop).await;
     // Stop the poller before the stack (and the mock cluster) goes away.
     poller.abort();
     let _ = poller.await;
@@ -144,16 +143,11 @@ async fn start(run_dir: &Path, run_options: &RunOptions) -> anyhow::Result<Local
 /// Stopped early (Ctrl-C, `local down`): let what is already in Kinesis
 /// reach the consumer before the report, rather than count it as lost.
 /// Another stop signal ends the draining at once.
-async fn drain(
-    stack: &LocalStack,
-    poller: &tokio::task::JoinHandle<anyhow::Result<()>>,
-    warm_up_rides: u64,
-    stop: &mut StopSignals,
-) {
+async fn drain(stack: &LocalStack, poller: &tokio::task::JoinHandle<anyhow::Result<()>>, stop: &mut StopSignals) {
     let drain_until = Instant::now() + Duration::from_secs(30);
     tokio::time::sleep(Duration::from_secs(1)).await;
     while Instant::now() < drain_until && stack.bridge_is_running() && !poller.is_finished() {
-        let sent = stack.schedule_stats.rides_sent.load(std::sync::atomic::Ordering::Relaxed) + warm_up_rides;
+        let sent = progress::rides_produced(stack);
         let written = stack.records_in_kafka().unwrap_or(0);
         if written >= sent && progress::rides_taken(stack) >= written {
             break;
